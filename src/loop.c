@@ -1,0 +1,271 @@
+/*
+ * loop.c: the one event loop.  A single thread polls a timerfd on an
+ * absolute schedule (samples), a signalfd (boundaries and stop requests)
+ * and the target's pidfd (its end), and cuts the run into segments.
+ */
+
+#include "config.h"
+
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memwatch.h"
+
+enum { POLL_TIMER, POLL_SIGNAL, POLL_TARGET, POLL_N };
+
+int64_t
+now_ns(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* Say once why peaks are sampled from now on. */
+static void
+lose_exact_peaks(struct run *r, int error)
+{
+	if (!r->exact)
+		return;
+	r->exact = false;
+	errno = error;
+	warn("/proc/%d/clear_refs: peaks are sampled, not exact",
+	    (int)r->target.pid);
+}
+
+/*
+ * Take one sample and record it in the current segment and the samples
+ * CSV.  Return 0, or the errno of a process that could not be read.
+ */
+static int
+take_sample(struct run *r)
+{
+	uint64_t	 rss;
+	int		 error;
+
+	if ((error = probe_rss(&r->probe, &rss)) != 0) {
+		if (error != ESRCH && !r->read_warned) {
+			r->read_warned = true;
+			errno = error;
+			warn("/proc/%d/statm", (int)r->target.pid);
+		}
+		return error;
+	}
+	r->nsamples++;
+	if (rss > r->peak_rss)
+		r->peak_rss = rss;
+	segment_sample(&r->segment, rss);
+	output_sample(&r->samples, now_ns() - r->start, rss, r->segment.index);
+	return 0;
+}
+
+static void
+flush_outputs(struct run *r)
+{
+	output_flush(&r->samples);
+	output_flush(&r->segments);
+	r->last_flush = now_ns();
+}
+
+/* Close the current segment with high-water mark hwm, and report it. */
+static void
+close_segment(struct run *r, uint64_t hwm, bool exact)
+{
+	segment_close(&r->segment, now_ns() - r->start, hwm, exact);
+	if (r->segment.peak_rss > r->peak_rss)
+		r->peak_rss = r->segment.peak_rss;
+	output_segment(&r->segments, &r->segment);
+	if (!r->quiet)
+		report_segment(&r->segment);
+	flush_outputs(r);
+}
+
+/*
+ * A boundary while the target lives: sample now, read the kernel's
+ * high-water mark and reset it, close the segment, open the next one
+ * (labelled label, or by number if NULL) unless this is the end.
+ */
+static void
+boundary(struct run *r, const char *label, bool last)
+{
+	char		 name[32];
+	uint64_t	 hwm = 0;
+	bool		 exact = false;
+	int		 error;
+
+	(void)take_sample(r);
+	/* read, then reset at once: a spike in between would be lost */
+	if (r->exact && probe_hwm(&r->probe, &hwm) == 0) {
+		exact = true;
+		if (!last && (error = probe_reset_peak(&r->probe)) != 0)
+			lose_exact_peaks(r, error);
+	}
+	close_segment(r, exact ? hwm : 0, exact);
+	if (last)
+		return;
+	if (label == NULL) {
+		(void)snprintf(name, sizeof(name), "segment %u",
+		    r->segment.index + 1);
+		label = name;
+	}
+	segment_open(&r->segment, r->segment.index + 1, label,
+	    now_ns() - r->start, r->segment.end_rss);
+}
+
+/*
+ * The target has exited.  A launched child is reaped, and its high-water
+ * mark since the last reset comes with it; an attached process leaves no
+ * such record, so its last peak is sampled.
+ */
+static void
+target_ended(struct run *r)
+{
+	int	 error;
+
+	if ((error = target_reap(&r->target)) != 0) {
+		errno = error;
+		warn("wait for pid %d", (int)r->target.pid);
+	}
+	if (r->target.reaped && r->exact)
+		close_segment(r, r->target.maxrss, true);
+	else
+		close_segment(r, 0, false);
+}
+
+static void
+on_tick(struct run *r)
+{
+	uint64_t	 expirations;
+
+	if (read(r->timerfd, &expirations, sizeof(expirations)) !=
+	    sizeof(expirations))
+		return;
+	/* after a stall, one sample stands for the missed ticks */
+	r->nlate += expirations - 1;
+	(void)take_sample(r);
+	if (now_ns() - r->last_flush >= NSEC_PER_SEC)
+		flush_outputs(r);
+}
+
+static void
+on_signals(struct run *r)
+{
+	struct signalfd_siginfo	 si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			boundary(r, NULL, false);
+			continue;
+		}
+		if (!r->target.launched)
+			r->stop = true;
+		/*
+		 * A signal from the terminal reached the child's process group
+		 * already; one sent to memwatch alone is passed on.
+		 */
+		else if (si.ssi_code != SI_KERNEL)
+			target_signal(&r->target, (int)si.ssi_signo);
+	}
+}
+
+static int
+start_timer(struct run *r)
+{
+	struct itimerspec	 its;
+	int64_t			 first = r->start + r->interval_ns;
+
+	if ((r->timerfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		return -1;
+	its.it_value.tv_sec = first / NSEC_PER_SEC;
+	its.it_value.tv_nsec = first % NSEC_PER_SEC;
+	its.it_interval.tv_sec = r->interval_ns / NSEC_PER_SEC;
+	its.it_interval.tv_nsec = r->interval_ns % NSEC_PER_SEC;
+	return timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* The run's first boundary: a sample at time 0 and a fresh peak. */
+static void
+start_run(struct run *r)
+{
+	uint64_t	 rss = 0;
+	int		 error;
+
+	r->start = r->last_flush = now_ns();
+	r->exact = true;
+	if ((error = probe_reset_peak(&r->probe)) != 0)
+		lose_exact_peaks(r, error);
+	(void)probe_rss(&r->probe, &rss);
+	segment_open(&r->segment, 1, "segment 1", 0, rss);
+	(void)take_sample(r);
+}
+
+/* Leave with the command's status, unless an output was lost. */
+static int
+finish(struct run *r)
+{
+	output_close(&r->samples);
+	output_close(&r->segments);
+	if (!r->quiet)
+		report_summary(now_ns() - r->start, r->peak_rss,
+		    r->segment.index, r->nsamples, r->nlate);
+	if (r->samples.failed || r->segments.failed)
+		return EXIT_OUTPUT;
+	return r->target.launched ? target_exit_status(&r->target) : 0;
+}
+
+/*
+ * Watch the target until it exits or, when attached, until memwatch is
+ * asked to stop.  Return memwatch's exit status.
+ */
+int
+loop_run(struct run *r)
+{
+	struct pollfd	 pfd[POLL_N];
+
+	start_run(r);
+	if (start_timer(r) == -1) {
+		warn("timerfd");
+		return EXIT_INTERNAL;
+	}
+	pfd[POLL_TIMER].fd = r->timerfd;
+	pfd[POLL_SIGNAL].fd = r->sigfd;
+	pfd[POLL_TARGET].fd = r->target.pidfd;
+	for (int i = 0; i < POLL_N; i++)
+		pfd[i].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, POLL_N, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("poll");
+			return EXIT_INTERNAL;
+		}
+		if (pfd[POLL_SIGNAL].revents & POLLIN)
+			on_signals(r);
+		if (pfd[POLL_TARGET].revents & POLLIN) {
+			target_ended(r);
+			break;
+		}
+		if (pfd[POLL_TIMER].revents & POLLIN)
+			on_tick(r);
+		/* attached, nobody left to give the data to: done */
+		if (!r->target.launched &&
+		    (r->samples.failed || r->segments.failed))
+			r->stop = true;
+		if (r->stop) {
+			boundary(r, NULL, true);
+			break;
+		}
+	}
+	return finish(r);
+}

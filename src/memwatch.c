@@ -1,0 +1,219 @@
+/*
+ * memwatch: watch the resident memory of a command or a running process,
+ * cut the run into segments, and write what it saw as CSV.
+ *
+ * main() reads the command line, starts or attaches to the target, opens
+ * the outputs and hands over to loop_run().
+ */
+
+#include "config.h"
+
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memwatch.h"
+
+#define INTERVAL_DEFAULT	(100 * 1000000LL)	/* 100 ms */
+#define INTERVAL_MIN		(100 * 1000LL)		/* 100 us */
+#define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
+
+static const struct option longopts[] = {
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "interval",	required_argument,	NULL,	'i' },
+	{ "output",	required_argument,	NULL,	'o' },
+	{ "pid",	required_argument,	NULL,	'p' },
+	{ "quiet",	no_argument,		NULL,	'q' },
+	{ "segments",	required_argument,	NULL,	's' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
+
+static void
+print_usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: %s [-q] [-i interval] [-o file] [-s file] [--] command "
+	    "[arg ...]\n"
+	    "       %s [-q] [-i interval] [-o file] [-s file] -p pid\n",
+	    getprogname(), getprogname());
+}
+
+static void __dead2
+usage(void)
+{
+	print_usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+static void __dead2
+help(void)
+{
+	print_usage(stdout);
+	fputs("\n"
+	    "Watch the resident memory (RSS) of a command, or of process pid,\n"
+	    "and cut the run into segments on SIGUSR1.\n"
+	    "\n"
+	    "  -i, --interval=T   sample every T: 0.1, 250us, 10ms, 2s "
+	    "(default 100ms)\n"
+	    "  -o, --output=FILE  samples as CSV; - for standard output\n"
+	    "  -s, --segments=FILE  segments as CSV; - for standard output\n"
+	    "  -p, --pid=PID      attach to a running process\n"
+	    "  -q, --quiet        no lines on standard error but warnings\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version\n"
+	    "\n"
+	    "See memwatch(1) for the columns, the signals and the exit "
+	    "statuses.\n", stdout);
+	exit(0);
+}
+
+/*
+ * With one of fds 0-2 closed, the first file memwatch opens would take its
+ * number and receive stray output; fill the gaps with /dev/null.
+ */
+static void
+keep_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			exit(EXIT_INTERNAL);
+	}
+}
+
+/*
+ * Signals arrive on a signalfd, read by the loop.  SIGPIPE is ignored: a
+ * closed pipe shows as EPIPE on the output it concerns.
+ */
+static int
+signals_to_fd(void)
+{
+	sigset_t	 set;
+	int		 fd;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGUSR1);
+	(void)sigaddset(&set, SIGINT);
+	(void)sigaddset(&set, SIGQUIT);
+	(void)sigaddset(&set, SIGTERM);
+	(void)sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		err(EXIT_INTERNAL, "signalfd");
+	(void)signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
+/* Open the /proc files of the target; return 0 or an exit status. */
+static int
+open_probe(struct run *r)
+{
+	int	 error;
+
+	if ((error = probe_open(&r->probe, r->target.pid)) == 0)
+		return 0;
+	errno = error;
+	warn("/proc/%d", (int)r->target.pid);
+	return error == ESRCH ? EXIT_NO_PROCESS : EXIT_DENIED;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct run	 r;
+	const char	*errstr, *samples = NULL, *segments = NULL;
+	char		 buf[32];
+	pid_t		 pid = 0;
+	int		 ch, status;
+
+	keep_std_fds();
+	memset(&r, 0, sizeof(r));
+	r.interval_ns = INTERVAL_DEFAULT;
+
+	while ((ch = getopt_long(argc, argv, "+hi:o:p:qs:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			help();
+		case 'i':
+			if (parse_duration(optarg, &r.interval_ns,
+			    &errstr) == -1)
+				errx(EXIT_USAGE, "interval %s: %s", optarg,
+				    errstr);
+			if (r.interval_ns < INTERVAL_MIN)
+				errx(EXIT_USAGE, "interval %s: below the "
+				    "minimum of 100us", optarg);
+			if (r.interval_ns > INTERVAL_MAX)
+				errx(EXIT_USAGE, "interval %s: above the "
+				    "maximum of 1 hour", optarg);
+			break;
+		case 'o':
+			samples = optarg;
+			break;
+		case 'p':
+			pid = (pid_t)strtonum(optarg, 1, INT_MAX, &errstr);
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "pid %s: %s", optarg, errstr);
+			break;
+		case 'q':
+			r.quiet = true;
+			break;
+		case 's':
+			segments = optarg;
+			break;
+		case 'V':
+			puts(PACKAGE_STRING);
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (pid != 0 && argc > 0) {
+		warnx("give either -p pid or a command, not both");
+		usage();
+	}
+	if (pid == 0 && argc == 0) {
+		warnx("no command to run and no -p pid");
+		usage();
+	}
+	if (samples != NULL && segments != NULL &&
+	    strcmp(samples, "-") == 0 && strcmp(segments, "-") == 0)
+		errx(EXIT_USAGE, "-o and -s cannot both write to standard "
+		    "output");
+
+	r.sigfd = signals_to_fd();
+	/* an attach fails before any output file is touched */
+	if (pid != 0 && ((status = target_attach(&r.target, pid)) != 0 ||
+	    (status = open_probe(&r)) != 0))
+		return status;
+	if (output_open(&r.samples, samples, "samples") != 0 ||
+	    output_open(&r.segments, segments, "segments") != 0)
+		return EXIT_OUTPUT;
+	if (pid == 0) {
+		(void)snprintf(buf, sizeof(buf), "%d", (int)getpid());
+		if (setenv("MEMWATCH_PID", buf, 1) == -1)
+			err(EXIT_INTERNAL, "setenv");
+		if ((status = target_launch(&r.target, argv)) != 0)
+			return status;
+		/* the child runs: from here on its status is ours to return */
+		if ((status = open_probe(&r)) != 0) {
+			(void)waitpid(r.target.pid, NULL, 0);
+			return status;
+		}
+	}
+	return loop_run(&r);
+}

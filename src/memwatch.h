@@ -1,0 +1,111 @@
+/*
+ * memwatch.h: the types and functions shared by memwatch's source files.
+ */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of memwatch's own; launch mode otherwise returns COMMAND's. */
+#define EXIT_INTERNAL		121	/* a system call memwatch needs failed */
+#define EXIT_DENIED		122	/* the process cannot be read */
+#define EXIT_NO_PROCESS		123	/* no such process to attach to */
+#define EXIT_OUTPUT		124	/* an output file could not be written */
+#define EXIT_USAGE		125	/* bad command line */
+#define EXIT_CANNOT_RUN		126	/* COMMAND found but not executable */
+#define EXIT_NOT_FOUND		127	/* COMMAND not found */
+
+#define NSEC_PER_SEC	1000000000LL
+#define MIB		(1024.0 * 1024.0)
+#define LABEL_MAX	1024	/* an escaped marker label, NUL included */
+
+/* duration.c */
+int	 parse_duration(const char *, int64_t *, const char **);
+
+/* probe.c: one process's memory, read from /proc */
+struct probe {
+	int	 statm_fd;	/* /proc/PID/statm, kept open for the run */
+	int	 status_fd;	/* /proc/PID/status, for VmHWM */
+	int	 clear_fd;	/* /proc/PID/clear_refs, -1 if peaks are sampled */
+	int	 clear_errno;	/* why clear_fd is -1 */
+	uint64_t page_size;
+};
+int	 probe_open(struct probe *, pid_t);
+int	 probe_rss(const struct probe *, uint64_t *);
+int	 probe_hwm(const struct probe *, uint64_t *);
+int	 probe_reset_peak(const struct probe *);
+int	 parse_statm(const char *, size_t, uint64_t, uint64_t *);
+int	 parse_status_hwm(const char *, size_t, uint64_t *);
+void	 probe_close(struct probe *);
+
+/* target.c: the process watched */
+struct target {
+	pid_t	 pid;
+	int	 pidfd;
+	bool	 launched;	/* ours to reap, and to pass signals to */
+	bool	 reaped;
+	int	 status;	/* wait status once reaped */
+	uint64_t maxrss;	/* high-water mark at exit, bytes, once reaped */
+};
+int	 target_attach(struct target *, pid_t);
+int	 target_launch(struct target *, char *const []);
+int	 target_reap(struct target *);
+void	 target_signal(const struct target *, int);
+int	 target_exit_status(const struct target *);
+
+/* segment.c: the stretch between two boundaries */
+struct segment {
+	unsigned int index;
+	char	 label[LABEL_MAX];
+	int64_t	 start_ns;	/* since the start of the run */
+	int64_t	 end_ns;
+	uint64_t start_rss;
+	uint64_t end_rss;
+	uint64_t peak_rss;
+	uint64_t samples;
+	bool	 exact;		/* peak includes the kernel's high-water mark */
+};
+void	 segment_open(struct segment *, unsigned int, const char *,
+	    int64_t, uint64_t);
+void	 segment_sample(struct segment *, uint64_t);
+void	 segment_close(struct segment *, int64_t, uint64_t, bool);
+
+/* output.c: CSV files and the lines on stderr */
+struct output {
+	FILE	*fp;		/* NULL when not requested or failed */
+	const char *path;
+	bool	 failed;
+};
+int	 output_open(struct output *, const char *, const char *);
+void	 output_sample(struct output *, int64_t, uint64_t, unsigned int);
+void	 output_segment(struct output *, const struct segment *);
+void	 output_flush(struct output *);
+void	 output_close(struct output *);
+void	 report_segment(const struct segment *);
+void	 report_summary(int64_t, uint64_t, unsigned int, uint64_t, uint64_t);
+
+/* loop.c: the one event loop */
+struct run {
+	struct target	 target;
+	struct probe	 probe;
+	struct output	 samples;
+	struct output	 segments;
+	struct segment	 segment;	/* the open one */
+	int64_t		 interval_ns;
+	bool		 quiet;
+	int		 sigfd;
+	int		 timerfd;
+	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
+	int64_t		 last_flush;
+	bool		 exact;		/* the peak can still be reset */
+	bool		 stop;		/* asked to stop while attached */
+	bool		 read_warned;
+	uint64_t	 peak_rss;	/* over the whole run */
+	uint64_t	 nsamples;
+	uint64_t	 nlate;		/* ticks missed after a stall */
+};
+int	 loop_run(struct run *);
+int64_t	 now_ns(void);

@@ -1,0 +1,162 @@
+/*
+ * probe.c: everything memwatch reads from or writes to /proc/PID.
+ *
+ * The files are opened once and read with pread(2) at offset 0, so a sample
+ * costs one system call and no allocation.  Nothing here exits or prints:
+ * each function returns 0 or an errno value and the caller decides.  ESRCH
+ * means the process is gone, or has no memory left to read (a zombie).
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memwatch.h"
+
+static int
+open_proc(pid_t pid, const char *name, int flags)
+{
+	char	 path[64];
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	return open(path, flags | O_CLOEXEC);
+}
+
+/*
+ * Open the files of pid.  Return 0 or the errno of the first that failed;
+ * clear_refs alone may fail, which leaves peaks to sampling.
+ */
+int
+probe_open(struct probe *p, pid_t pid)
+{
+	p->statm_fd = p->status_fd = p->clear_fd = -1;
+	p->clear_errno = 0;
+	p->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	if ((p->statm_fd = open_proc(pid, "statm", O_RDONLY)) == -1 ||
+	    (p->status_fd = open_proc(pid, "status", O_RDONLY)) == -1) {
+		int	 saved = errno;
+
+		probe_close(p);
+		return saved;
+	}
+	if ((p->clear_fd = open_proc(pid, "clear_refs", O_WRONLY)) == -1)
+		p->clear_errno = errno;
+	return 0;
+}
+
+/* Read one unsigned decimal field; return the position after it or NULL. */
+static const char *
+scan_u64(const char *s, const char *end, uint64_t *v)
+{
+	const char	*start = s;
+
+	*v = 0;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (*v > (UINT64_MAX - 9) / 10)
+			return NULL;
+		*v = *v * 10 + (uint64_t)(*s - '0');
+	}
+	return s == start ? NULL : s;
+}
+
+/*
+ * Parse the contents of /proc/PID/statm ("size resident shared ...", in
+ * pages).  Return 0 and the resident bytes, EINVAL if malformed, or ESRCH
+ * for the all-zero line of a process without an address space.
+ */
+int
+parse_statm(const char *buf, size_t len, uint64_t page_size, uint64_t *rss)
+{
+	const char	*s = buf, *end = buf + len;
+	uint64_t	 size, resident;
+
+	if ((s = scan_u64(s, end, &size)) == NULL || s == end || *s != ' ' ||
+	    (s = scan_u64(s + 1, end, &resident)) == NULL)
+		return EINVAL;
+	if (size == 0)
+		return ESRCH;
+	if (resident > UINT64_MAX / page_size)
+		return EINVAL;
+	*rss = resident * page_size;
+	return 0;
+}
+
+/* Sample the resident set size in bytes: the per-sample path. */
+int
+probe_rss(const struct probe *p, uint64_t *rss)
+{
+	char	 buf[128];
+	ssize_t	 n;
+
+	if ((n = pread(p->statm_fd, buf, sizeof(buf), 0)) == -1)
+		return errno;
+	return parse_statm(buf, (size_t)n, p->page_size, rss);
+}
+
+/*
+ * Find "VmHWM:   1234 kB" in the contents of /proc/PID/status.  Return 0
+ * and the bytes, EINVAL if malformed, or ESRCH if absent (no address space).
+ */
+int
+parse_status_hwm(const char *buf, size_t len, uint64_t *hwm)
+{
+	static const char key[] = "VmHWM:";
+	const char	*s, *end = buf + len;
+	uint64_t	 kib;
+
+	for (s = buf; s < end; s++) {
+		if ((s == buf || s[-1] == '\n') &&
+		    (size_t)(end - s) >= sizeof(key) - 1 &&
+		    memcmp(s, key, sizeof(key) - 1) == 0)
+			break;
+	}
+	if (s >= end)
+		return ESRCH;
+	for (s += sizeof(key) - 1; s < end && (*s == ' ' || *s == '\t'); s++)
+		continue;
+	if ((s = scan_u64(s, end, &kib)) == NULL ||
+	    (size_t)(end - s) < 3 || memcmp(s, " kB", 3) != 0 ||
+	    kib > UINT64_MAX / 1024)
+		return EINVAL;
+	*hwm = kib * 1024;
+	return 0;
+}
+
+/* Read the kernel's high-water mark of the resident set, in bytes. */
+int
+probe_hwm(const struct probe *p, uint64_t *hwm)
+{
+	char	 buf[16384];
+	ssize_t	 n;
+
+	if ((n = pread(p->status_fd, buf, sizeof(buf), 0)) == -1)
+		return errno;
+	return parse_status_hwm(buf, (size_t)n, hwm);
+}
+
+/* Reset the high-water mark to the current resident set size. */
+int
+probe_reset_peak(const struct probe *p)
+{
+	if (p->clear_fd == -1)
+		return p->clear_errno;
+	if (pwrite(p->clear_fd, "5", 1, 0) == -1)
+		return errno;
+	return 0;
+}
+
+void
+probe_close(struct probe *p)
+{
+	if (p->statm_fd != -1)
+		(void)close(p->statm_fd);
+	if (p->status_fd != -1)
+		(void)close(p->status_fd);
+	if (p->clear_fd != -1)
+		(void)close(p->clear_fd);
+	p->statm_fd = p->status_fd = p->clear_fd = -1;
+}
