@@ -203,6 +203,8 @@ main(int argc, char *argv[])
 	if (output_open(&r.samples, samples, "samples") != 0 ||
 	    output_open(&r.segments, segments, "segments") != 0)
 		return EXIT_OUTPUT;
+	if (pid != 0 && !r.quiet)
+		fprintf(stderr, "memwatch: watching pid %d\n", (int)pid);
 	if (pid == 0) {
 		(void)snprintf(buf, sizeof(buf), "%d", (int)getpid());
 		if (setenv("MEMWATCH_PID", buf, 1) == -1)

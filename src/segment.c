@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-#include <stdlib.h>
-
 #include "memwatch.h"
 
 /* Start segment index, labelled label, at time t with rss resident bytes. */

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# Attach mode: memwatch -p PID watches a process it did not start, until
+# the process exits or memwatch is asked to stop.
+
+load helpers
+
+# start_target STEPS...: run the workload in the background, and wait for
+# its step "pidfile target"; sets $target.
+start_target() {
+	rm -f target
+	"$WORKLOAD" "$@" &
+	wait_for target .
+	target=$(cat target)
+}
+
+@test "attach: follows allocations until the process exits, exit 0" {
+	start_target alloc 16 pidfile target waitsig alloc 64 sleep 100
+	"$MEMWATCH" -i 10ms -o out.csv -s seg.csv -p "$target" 2> err &
+	local mw=$!
+	wait_for err "watching pid $target"
+	kill -USR2 "$target"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 1 ]
+	near "$(field delta_bytes 1 seg.csv)" $(( 64 * MiB )) $TOL
+	# the process is gone before memwatch could read its high-water mark
+	[ "$(field peak_exact 1 seg.csv)" -eq 0 ]
+	[[ "$(cat err)" =~ ([0-9]+)\ samples ]]
+	[ "$(rows out.csv)" -eq "${BASH_REMATCH[1]}" ]
+}
+
+@test "attach: SIGTERM or SIGINT ends the watch, exit 0, target untouched" {
+	local sig
+	set -m	# or bash starts background jobs with SIGINT ignored
+	for sig in TERM INT HUP; do
+		start_target alloc 8 pidfile target waitsig
+		"$MEMWATCH" -s seg.csv -p "$target" 2> err &
+		local mw=$!
+		wait_for err "watching pid $target"
+		kill -$sig $mw
+		wait_status $mw
+		[ "$status" -eq 0 ]
+		[ "$(rows seg.csv)" -eq 1 ]
+		# still alive: its peak could be read at the end
+		[ "$(field peak_exact 1 seg.csv)" -eq 1 ]
+		kill -0 "$target"
+		kill -USR2 "$target"
+		wait "$target"
+	done
+}
+
+@test "attach: SIGUSR1 cuts segments around an allocation" {
+	start_target pidfile target waitsig alloc 32 waitsig
+	"$MEMWATCH" -i 10ms -s seg.csv -p "$target" 2> err &
+	local mw=$!
+	wait_for err "watching pid $target"
+	kill -USR1 $mw
+	wait_for err "segment 1 used"
+	kill -USR2 "$target"
+	until [ "$(awk '/^VmRSS/ { print $2 }' /proc/$target/status)" -gt $(( 32 * 1024 )) ]; do
+		sleep 0.01
+	done
+	kill -USR1 $mw
+	wait_for err "segment 2 used"
+	kill -USR2 "$target"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	near "$(field delta_bytes 2 seg.csv)" $(( 32 * MiB )) $TOL
+	[ "$(field peak_exact 2 seg.csv)" -eq 1 ]
+}
+
+@test "attach to another user's process: sampled peaks, said once" {
+	if [ "$(id -u)" -eq 0 ]; then
+		command -v setpriv > /dev/null || skip "no setpriv to drop root"
+		start_target alloc 8 pidfile target waitsig
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$MEMWATCH" -s - -p "$target" > seg.csv 2> err &
+	else
+		# as a user, root's init is another user's process
+		target=1
+		"$MEMWATCH" -s - -p 1 > seg.csv 2> err &
+	fi
+	local mw=$!
+	wait_for err "watching pid $target"
+	kill -TERM $mw
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'peaks are sampled, not exact' err)" -eq 1 ]
+	[[ "$(cat err)" == *"clear_refs"* ]]
+	[ "$(field peak_exact 1 seg.csv)" -eq 0 ]
+	[ "$target" -eq 1 ] || kill -USR2 "$target"
+}
