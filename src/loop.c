@@ -20,7 +20,10 @@
 
 #include "memwatch.h"
 
-enum { POLL_TIMER, POLL_SIGNAL, POLL_TARGET, POLL_N };
+enum { POLL_TIMER, POLL_SIGNAL, POLL_TARGET, POLL_MARKER, POLL_N };
+
+/* FIFO reads per wakeup, so a flood of markers cannot starve the timer */
+#define MARKER_READS	16
 
 int64_t
 now_ns(void)
@@ -77,15 +80,23 @@ flush_outputs(struct run *r)
 	r->last_flush = now_ns();
 }
 
-/* Close the current segment with high-water mark hwm, and report it. */
+/*
+ * Close the current segment with high-water mark hwm, and report it: to
+ * a reader of the reply FIFO if there is one (it prints its own line),
+ * else on stderr.
+ */
 static void
 close_segment(struct run *r, uint64_t hwm, bool exact)
 {
+	char	 row[ROW_MAX];
+	size_t	 len;
+
 	segment_close(&r->segment, now_ns() - r->start, hwm, exact);
 	if (r->segment.peak_rss > r->peak_rss)
 		r->peak_rss = r->segment.peak_rss;
-	output_segment(&r->segments, &r->segment);
-	if (!r->quiet)
+	len = format_segment(row, &r->segment);
+	output_row(&r->segments, row, len);
+	if (!fifo_reply(&r->fifo, row, len) && !r->quiet)
 		report_segment(&r->segment);
 	flush_outputs(r);
 }
@@ -124,22 +135,53 @@ boundary(struct run *r, const char *label, bool last)
 
 /*
  * The target has exited.  A launched child is reaped, and its high-water
- * mark since the last reset comes with it; an attached process leaves no
- * such record, so its last peak is sampled.
+ * mark since the last reset comes with it, unless children it waited for
+ * mixed theirs in.  An attached process leaves no such record.  Without
+ * one, the last peak is sampled.
  */
 static void
 target_ended(struct run *r)
 {
+	bool	 had_children = true;
 	int	 error;
 
+	if (r->target.launched)
+		(void)probe_had_children(r->target.pid, &had_children);
 	if ((error = target_reap(&r->target)) != 0) {
 		errno = error;
 		warn("wait for pid %d", (int)r->target.pid);
 	}
-	if (r->target.reaped && r->exact)
+	if (r->target.reaped && r->exact && !had_children)
 		close_segment(r, r->target.maxrss, true);
 	else
 		close_segment(r, 0, false);
+}
+
+/* One line from the marker FIFO: a boundary, the line its label. */
+static void
+on_marker_line(void *arg, const char *line, size_t len)
+{
+	char	 label[LABEL_MAX];
+
+	label_escape(line, len, label, sizeof(label));
+	boundary(arg, label[0] != '\0' ? label : NULL, false);
+}
+
+static void
+on_marker(struct run *r)
+{
+	char	 buf[PIPE_BUF];
+	ssize_t	 n;
+	uint64_t refused = r->fifo.lines.refused;
+
+	for (int i = 0; i < MARKER_READS; i++) {
+		if ((n = read(r->fifo.fd, buf, sizeof(buf))) <= 0)
+			break;
+		marker_feed(&r->fifo.lines, buf, (size_t)n, on_marker_line, r);
+	}
+	if (refused == 0 && r->fifo.lines.refused > 0)
+		warnx("%s: line longer than %d bytes ignored (said once)",
+		    r->fifo.marker, PIPE_BUF);
 }
 
 static void
@@ -214,6 +256,7 @@ start_run(struct run *r)
 static int
 finish(struct run *r)
 {
+	fifo_remove(&r->fifo);
 	output_close(&r->samples);
 	output_close(&r->segments);
 	if (!r->quiet)
@@ -241,6 +284,7 @@ loop_run(struct run *r)
 	pfd[POLL_TIMER].fd = r->timerfd;
 	pfd[POLL_SIGNAL].fd = r->sigfd;
 	pfd[POLL_TARGET].fd = r->target.pidfd;
+	pfd[POLL_MARKER].fd = r->fifo.fd;	/* -1: no FIFO, ignored */
 	for (int i = 0; i < POLL_N; i++)
 		pfd[i].events = POLLIN;
 	for (;;) {
@@ -252,6 +296,9 @@ loop_run(struct run *r)
 		}
 		if (pfd[POLL_SIGNAL].revents & POLLIN)
 			on_signals(r);
+		/* markers first: a target may write one just before it ends */
+		if (pfd[POLL_MARKER].revents & POLLIN)
+			on_marker(r);
 		if (pfd[POLL_TARGET].revents & POLLIN) {
 			target_ended(r);
 			break;

@@ -196,6 +196,7 @@ main(int argc, char *argv[])
 		    "output");
 
 	r.sigfd = signals_to_fd();
+	r.fifo.fd = r.fifo.dirfd = -1;
 	/* an attach fails before any output file is touched */
 	if (pid != 0 && ((status = target_attach(&r.target, pid)) != 0 ||
 	    (status = open_probe(&r)) != 0))
@@ -203,13 +204,24 @@ main(int argc, char *argv[])
 	if (output_open(&r.samples, samples, "samples") != 0 ||
 	    output_open(&r.segments, segments, "segments") != 0)
 		return EXIT_OUTPUT;
-	if (pid != 0 && !r.quiet)
-		fprintf(stderr, "memwatch: watching pid %d\n", (int)pid);
-	if (pid == 0) {
+	if (pid != 0) {
+		/* without the FIFO, SIGUSR1 still cuts segments */
+		(void)fifo_create(&r.fifo, pid);
+		if (!r.quiet) {
+			fprintf(stderr, "memwatch: watching pid %d\n",
+			    (int)pid);
+			ipython_hint(pid);
+		}
+	} else {
 		(void)snprintf(buf, sizeof(buf), "%d", (int)getpid());
-		if (setenv("MEMWATCH_PID", buf, 1) == -1)
+		if (setenv("MEMWATCH_PID", buf, 1) == -1 ||
+		    ipython_inject() == -1)
 			err(EXIT_INTERNAL, "setenv");
-		if ((status = target_launch(&r.target, argv)) != 0)
+		if ((status = target_spawn(&r.target, argv)) != 0)
+			return status;
+		(void)fifo_create(&r.fifo, r.target.pid);
+		if ((status = target_exec(&r.target, r.fifo.dirfd != -1 ?
+		    r.fifo.marker : NULL, argv[0])) != 0)
 			return status;
 		/* the child runs: from here on its status is ours to return */
 		if ((status = open_probe(&r)) != 0) {

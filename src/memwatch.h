@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,9 +22,37 @@
 #define NSEC_PER_SEC	1000000000LL
 #define MIB		(1024.0 * 1024.0)
 #define LABEL_MAX	1024	/* an escaped marker label, NUL included */
+#define ROW_MAX		(2 * LABEL_MAX + 512)	/* a segments CSV row */
 
 /* duration.c */
 int	 parse_duration(const char *, int64_t *, const char **);
+
+/* marker.c: lines from the marker FIFO, and labels made safe */
+struct marker_lines {
+	char	 buf[PIPE_BUF];	/* the line so far */
+	size_t	 len;
+	bool	 overlong;	/* dropping a line too long to take */
+	uint64_t refused;	/* lines dropped so */
+};
+void	 marker_feed(struct marker_lines *, const char *, size_t,
+	    void (*)(void *, const char *, size_t), void *);
+void	 label_escape(const char *, size_t, char *, size_t);
+
+/* fifo.c: the marker and reply FIFOs and their private directory */
+struct fifo {
+	char	 dir[PATH_MAX];
+	char	 marker[PATH_MAX];
+	int	 dirfd;		/* -1 when there are no FIFOs */
+	int	 fd;		/* the marker FIFO, read-write */
+	struct marker_lines lines;
+};
+int	 fifo_create(struct fifo *, pid_t);
+bool	 fifo_reply(const struct fifo *, const char *, size_t);
+void	 fifo_remove(struct fifo *);
+
+/* ipython.c: the IPython snippet for a launched or attached Python */
+int	 ipython_inject(void);
+void	 ipython_hint(pid_t);
 
 /* probe.c: one process's memory, read from /proc */
 struct probe {
@@ -39,6 +68,8 @@ int	 probe_hwm(const struct probe *, uint64_t *);
 int	 probe_reset_peak(const struct probe *);
 int	 parse_statm(const char *, size_t, uint64_t, uint64_t *);
 int	 parse_status_hwm(const char *, size_t, uint64_t *);
+int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
+int	 probe_had_children(pid_t, bool *);
 void	 probe_close(struct probe *);
 
 /* target.c: the process watched */
@@ -46,12 +77,15 @@ struct target {
 	pid_t	 pid;
 	int	 pidfd;
 	bool	 launched;	/* ours to reap, and to pass signals to */
+	int	 gate[2];	/* holds the child back until the FIFO exists */
+	int	 report[2];	/* execvp's errno, if it fails */
 	bool	 reaped;
 	int	 status;	/* wait status once reaped */
 	uint64_t maxrss;	/* high-water mark at exit, bytes, once reaped */
 };
 int	 target_attach(struct target *, pid_t);
-int	 target_launch(struct target *, char *const []);
+int	 target_spawn(struct target *, char *const []);
+int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
 void	 target_signal(const struct target *, int);
 int	 target_exit_status(const struct target *);
@@ -81,7 +115,8 @@ struct output {
 };
 int	 output_open(struct output *, const char *, const char *);
 void	 output_sample(struct output *, int64_t, uint64_t, unsigned int);
-void	 output_segment(struct output *, const struct segment *);
+size_t	 format_segment(char *, const struct segment *);
+void	 output_row(struct output *, const char *, size_t);
 void	 output_flush(struct output *);
 void	 output_close(struct output *);
 void	 report_segment(const struct segment *);
@@ -94,6 +129,7 @@ struct run {
 	struct output	 samples;
 	struct output	 segments;
 	struct segment	 segment;	/* the open one */
+	struct fifo	 fifo;
 	int64_t		 interval_ns;
 	bool		 quiet;
 	int		 sigfd;

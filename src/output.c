@@ -99,8 +99,9 @@ fmt_i64(char *p, int64_t n)
 	return fmt_u64(p, -(uint64_t)n);
 }
 
-static void
-put(struct output *o, const char *buf, size_t len)
+/* Write one whole row. */
+void
+output_row(struct output *o, const char *buf, size_t len)
 {
 	if (o->fp != NULL && fwrite(buf, 1, len, o->fp) != len)
 		fail(o);
@@ -120,42 +121,39 @@ output_sample(struct output *o, int64_t t, uint64_t rss, unsigned int seg)
 	*p++ = ',';
 	p = fmt_u64(p, seg);
 	*p++ = '\n';
-	put(o, row, (size_t)(p - row));
+	output_row(o, row, (size_t)(p - row));
 }
 
-/* Write s as one CSV field, quoted as RFC 4180 asks where needed. */
-static void
-put_field(struct output *o, const char *s)
+/* Write s at p as one CSV field, quoted as RFC 4180 asks where needed. */
+static char *
+fmt_field(char *p, const char *s)
 {
-	const char	*q;
+	bool	 quote = strpbrk(s, ",\"\r\n") != NULL;
 
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		put(o, s, strlen(s));
-		return;
+	if (quote)
+		*p++ = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			*p++ = '"';
+		*p++ = *s;
 	}
-	put(o, "\"", 1);
-	while ((q = strchr(s, '"')) != NULL) {
-		put(o, s, (size_t)(q - s + 1));
-		put(o, "\"", 1);
-		s = q + 1;
-	}
-	put(o, s, strlen(s));
-	put(o, "\"", 1);
+	if (quote)
+		*p++ = '"';
+	return p;
 }
 
-/* One row of the segments CSV. */
-void
-output_segment(struct output *o, const struct segment *s)
+/*
+ * Format a segments CSV row, newline included, into row (ROW_MAX bytes);
+ * return its length.  The same row goes to the file and the reply FIFO.
+ */
+size_t
+format_segment(char *row, const struct segment *s)
 {
-	char	 row[320], *p = row;
+	char	*p = row;
 
-	if (o->fp == NULL)
-		return;
 	p = fmt_u64(p, s->index);
 	*p++ = ',';
-	put(o, row, (size_t)(p - row));
-	put_field(o, s->label);
-	p = row;
+	p = fmt_field(p, s->label);
 	*p++ = ',';
 	p = fmt_seconds(p, s->start_ns);
 	*p++ = ',';
@@ -177,7 +175,7 @@ output_segment(struct output *o, const struct segment *s)
 	*p++ = ',';
 	*p++ = s->exact ? '1' : '0';
 	*p++ = '\n';
-	put(o, row, (size_t)(p - row));
+	return (size_t)(p - row);
 }
 
 void

@@ -138,6 +138,61 @@ probe_hwm(const struct probe *p, uint64_t *hwm)
 	return parse_status_hwm(buf, (size_t)n, hwm);
 }
 
+/*
+ * Find cminflt, the page faults of the children a process has waited for,
+ * in the contents of /proc/PID/stat (field 11; the command name in field 2
+ * may hold spaces and parentheses, so fields are counted from its last
+ * ")").  Return 0 and the count, or EINVAL if malformed.
+ */
+int
+parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
+{
+	const char	*s, *end = buf + len;
+	int		 field;
+
+	for (s = end; s > buf && s[-1] != ')'; s--)
+		continue;
+	if (s == buf)
+		return EINVAL;
+	/* s is just past ")": field 3 is next */
+	for (field = 3; field < 11; field++) {
+		if (s == end || *s != ' ')
+			return EINVAL;
+		for (s++; s < end && *s != ' '; s++)
+			continue;
+	}
+	if (s == end || (s = scan_u64(s + 1, end, cminflt)) == NULL)
+		return EINVAL;
+	return 0;
+}
+
+/*
+ * Learn whether pid has waited for children of its own, from its stat file,
+ * still there while it is a zombie: their high-water marks are then mixed
+ * into the one wait4(2) reports.  Return 0 and the answer, or an errno.
+ */
+int
+probe_had_children(pid_t pid, bool *had)
+{
+	char	 buf[1024];
+	uint64_t cminflt;
+	ssize_t	 n;
+	int	 fd, error;
+
+	if ((fd = open_proc(pid, "stat", O_RDONLY)) == -1)
+		return errno;
+	n = read(fd, buf, sizeof(buf));
+	error = errno;
+	(void)close(fd);
+	if (n == -1)
+		return error;
+	if ((error = parse_stat_cminflt(buf, (size_t)n, &cminflt)) != 0)
+		return error;
+	/* a child that ran at all took page faults */
+	*had = cminflt > 0;
+	return 0;
+}
+
 /* Reset the high-water mark to the current resident set size. */
 int
 probe_reset_peak(const struct probe *p)

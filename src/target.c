@@ -12,7 +12,9 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,21 +36,24 @@ target_attach(struct target *t, pid_t pid)
 }
 
 /*
- * Run argv as a child that keeps memwatch's terminal, process group and
- * standard streams, so it behaves as it would without memwatch.  A pipe
- * closed by a successful exec carries execvp's errno back otherwise.
- * Return 0 once argv runs, or an exit status after saying why it does not.
+ * Fork a child to run argv, keeping memwatch's terminal, process group and
+ * standard streams, so it behaves as it would without memwatch.  It waits
+ * at a gate until target_exec(), so that what it needs can be made ready
+ * for its PID first.  Return 0, or an exit status after saying why not.
  */
 int
-target_launch(struct target *t, char *const argv[])
+target_spawn(struct target *t, char *const argv[])
 {
+	char		 fifo[PATH_MAX];
 	sigset_t	 none;
-	int		 fds[2], child_errno;
+	size_t		 len = 0;
 	ssize_t		 n;
+	int		 child_errno;
 
 	memset(t, 0, sizeof(*t));
 	t->launched = true;
-	if (pipe2(fds, O_CLOEXEC) == -1) {
+	if (pipe2(t->gate, O_CLOEXEC) == -1 ||
+	    pipe2(t->report, O_CLOEXEC) == -1) {
 		warn("pipe");
 		return EXIT_INTERNAL;
 	}
@@ -56,32 +61,61 @@ target_launch(struct target *t, char *const argv[])
 		warn("fork");
 		return EXIT_INTERNAL;
 	}
-	if (t->pid == 0) {
-		/* undo what memwatch set for itself: exec keeps both */
-		(void)sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)signal(SIGPIPE, SIG_DFL);
-		(void)close(fds[0]);
-		execvp(argv[0], argv);
-		child_errno = errno;
-		(void)write(fds[1], &child_errno, sizeof(child_errno));
-		_exit(EXIT_CANNOT_RUN);
+	if (t->pid != 0) {
+		(void)close(t->gate[0]);
+		(void)close(t->report[1]);
+		return 0;
 	}
-	(void)close(fds[1]);
+
+	(void)close(t->gate[1]);
+	(void)close(t->report[0]);
+	/* the gate: the FIFO's path, if any, then end of file */
+	while ((n = read(t->gate[0], fifo + len, sizeof(fifo) - 1 - len)) > 0)
+		len += (size_t)n;
+	if (n == -1)
+		_exit(EXIT_INTERNAL);
+	fifo[len] = '\0';
+	if (len > 0 && setenv("MEMWATCH_FIFO", fifo, 1) == -1)
+		_exit(EXIT_INTERNAL);
+	/* undo what memwatch set for itself: exec keeps both */
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+	child_errno = errno;
+	(void)write(t->report[1], &child_errno, sizeof(child_errno));
+	_exit(EXIT_CANNOT_RUN);
+}
+
+/*
+ * Open the gate, telling the child the marker FIFO's path (NULL for none),
+ * and learn whether its exec succeeded: the report pipe closes on exec, or
+ * carries execvp's errno.  Return 0 once argv runs, or an exit status after
+ * saying why it does not.
+ */
+int
+target_exec(struct target *t, const char *fifo, const char *name)
+{
+	int	 child_errno;
+	ssize_t	 n;
+
+	if (fifo != NULL)
+		(void)write(t->gate[1], fifo, strlen(fifo));
+	(void)close(t->gate[1]);
 	do
-		n = read(fds[0], &child_errno, sizeof(child_errno));
+		n = read(t->report[0], &child_errno, sizeof(child_errno));
 	while (n == -1 && errno == EINTR);
-	(void)close(fds[0]);
+	(void)close(t->report[0]);
 	if (n > 0) {
 		(void)waitpid(t->pid, NULL, 0);
 		errno = child_errno;
-		warn("%s", argv[0]);
+		warn("%s", name);
 		return child_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 	}
 	/* not yet reaped, so the PID cannot have been reused */
 	if ((t->pidfd = pidfd_open(t->pid, 0)) == -1) {
 		warn("pidfd_open");
-		target_signal(t, SIGKILL);
+		(void)kill(t->pid, SIGKILL);
 		(void)waitpid(t->pid, NULL, 0);
 		return EXIT_INTERNAL;
 	}
