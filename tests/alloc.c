@@ -9,6 +9,7 @@
  *	mark		SIGUSR1 to $MEMWATCH_PID, then wait until memwatch has
  *			taken it and gone back to sleep, so the boundary is
  *			known to lie between the steps before and after
+ *	marker LABEL	the same through $MEMWATCH_FIFO, with a label
  *	pidfile F	write our PID to file F
  *	waitsig		wait for SIGUSR2
  *
@@ -17,10 +18,12 @@
 
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,23 +95,46 @@ busy(pid_t pid)
 	return busy;
 }
 
-static void
-mark(void)
+/* True while the FIFO at fd holds bytes memwatch has not read. */
+static int
+unread(int fd)
 {
-	const char	*s = getenv("MEMWATCH_PID");
+	int	 n = 0;
+
+	if (fd != -1 && ioctl(fd, FIONREAD, &n) == -1)
+		err(1, "FIONREAD");
+	return n > 0;
+}
+
+/* Cut a segment: by SIGUSR1 if label is NULL, else through the FIFO. */
+static void
+mark(const char *label)
+{
+	const char	*s = getenv("MEMWATCH_PID"), *fifo;
 	pid_t		 pid;
-	int		 tries;
+	int		 tries, fd = -1;
 
 	if (s == NULL)
 		errx(2, "mark: MEMWATCH_PID is not set");
 	pid = (pid_t)number(s);
-	if (kill(pid, SIGUSR1) == -1)
-		err(1, "kill %d", (int)pid);
-	for (tries = 0; busy(pid); tries++) {
+	if (label == NULL) {
+		if (kill(pid, SIGUSR1) == -1)
+			err(1, "kill %d", (int)pid);
+	} else {
+		if ((fifo = getenv("MEMWATCH_FIFO")) == NULL)
+			errx(2, "marker: MEMWATCH_FIFO is not set");
+		if ((fd = open(fifo, O_WRONLY | O_NONBLOCK)) == -1)
+			err(1, "%s", fifo);
+		if (dprintf(fd, "%s\n", label) < 0)
+			err(1, "%s", fifo);
+	}
+	for (tries = 0; unread(fd) || busy(pid); tries++) {
 		if (tries == 10000)
-			errx(1, "mark: memwatch did not take SIGUSR1");
+			errx(1, "mark: memwatch did not take the boundary");
 		sleep_ms(1);
 	}
+	if (fd != -1)
+		(void)close(fd);
 }
 
 int
@@ -147,7 +173,11 @@ main(int argc, char *argv[])
 		} else if (strcmp(step, "sleep") == 0) {
 			sleep_ms(number(argv[++i]));
 		} else if (strcmp(step, "mark") == 0) {
-			mark();
+			mark(NULL);
+		} else if (strcmp(step, "marker") == 0) {
+			if (argv[++i] == NULL)
+				errx(2, "marker: missing label");
+			mark(argv[i]);
 		} else if (strcmp(step, "pidfile") == 0) {
 			if (argv[++i] == NULL ||
 			    (fp = fopen(argv[i], "w")) == NULL)
