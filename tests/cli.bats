@@ -115,3 +115,11 @@ load helpers
 	[[ "$stderr" == *"/dev/full: No space left on device"* ]]
 	[ ! -e ran ]
 }
+
+@test "the manual is clean under mandoc -Tlint" {
+	command -v mandoc > /dev/null || skip "mandoc not installed (Debian: mandoc)"
+	run mandoc -Tlint -W warning "$BATS_TEST_DIRNAME/../man/memwatch.1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
