@@ -102,7 +102,7 @@ class _Link:
         return True
 
     def drain(self):
-        """Drop the rows waiting (idle segments, late answers)."""
+        """Drop the rows waiting (answers that came too late)."""
         while self._read(0):
             pass
         self.buf = self.buf[self.buf.rfind(b"\n") + 1:]
@@ -242,7 +242,6 @@ def _pre_run_cell(info):
             return
         n = _shell.execution_count
         label = "In [%d]" % n
-        _link.drain()
         _link.send(label)
         _pending = n, label
     except (Exception, KeyboardInterrupt) as e:
