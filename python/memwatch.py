@@ -83,12 +83,9 @@ class _Link:
         self.path = path
         self.stalled = False
         self.buf = b""
+        self.open_index = None      # number of memwatch's open segment
         self.poller = select.poll()     # select() fails on fds >= 1024
         self.poller.register(reply_fd, select.POLLIN)
-
-    def send(self, label):
-        """Cut memwatch's timeline here; raises OSError as os.write."""
-        os.write(self.marker, label.encode("utf-8") + b"\n")
 
     def _read(self, timeout_ms):
         """Add what the reply FIFO holds to buf; False if nothing came."""
@@ -101,20 +98,36 @@ class _Link:
         self.buf += data
         return True
 
-    def drain(self):
-        """Drop the rows waiting (answers that came too late)."""
-        while self._read(0):
-            pass
-        self.buf = self.buf[self.buf.rfind(b"\n") + 1:]
+    def _rows(self):
+        """The complete rows in buf, taken out of it one by one."""
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            row = next(csv.reader([line.decode("utf-8", "replace")]))
+            if len(row) == _COLUMNS and row[0].isdigit():
+                self.open_index = int(row[0]) + 1
+                yield row
 
-    def wait_row(self, label, timeout):
-        """The fields of the row labelled label, or None after timeout s."""
-        deadline = time.monotonic() + timeout
+    def cut(self, label, closes=None):
+        """Cut memwatch's timeline here, the segment from here labelled
+        label, and wait for the row of the segment this closed: the one
+        labelled closes if given, else the one memwatch had open.  Return
+        the row's fields, or None if none came in REPLY_TIMEOUT seconds.
+        Raises OSError as os.write: BrokenPipeError once memwatch is gone.
+
+        Waiting for the row also means memwatch has taken its sample:
+        whatever runs next is on the new segment's side."""
+        self._read(0)
+        for _ in self._rows():
+            pass                    # late or unasked-for rows
+        target = self.open_index
+        os.write(self.marker, label.encode("utf-8") + b"\n")
+        deadline = time.monotonic() + REPLY_TIMEOUT
         while True:
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                row = next(csv.reader([line.decode("utf-8", "replace")]))
-                if len(row) == _COLUMNS and row[1] == label:
+            for row in self._rows():
+                if closes is not None:
+                    if row[1] == closes:
+                        return row
+                elif target is None or int(row[0]) >= target:
                     return row
             left = deadline - time.monotonic()
             if left <= 0:
@@ -234,6 +247,14 @@ def _trouble(e):
             _link.stalled = True
 
 
+def _stall():
+    """memwatch did not answer in time: no more markers until %memwatch on
+    (the FIFOs stay open, so its late rows do not land on the terminal)."""
+    _link.stalled = True
+    _say("timeout", "no answer from memwatch in %g s: per-cell lines stop "
+         "(%%memwatch on to resume)" % REPLY_TIMEOUT)
+
+
 def _pre_run_cell(info):
     global _pending
     _pending = None
@@ -242,7 +263,9 @@ def _pre_run_cell(info):
             return
         n = _shell.execution_count
         label = "In [%d]" % n
-        _link.send(label)
+        if _link.cut(label) is None:
+            _stall()
+            return
         _pending = n, label
     except (Exception, KeyboardInterrupt) as e:
         _trouble(e)
@@ -253,7 +276,8 @@ def _format(label, m):
             "total RAM usage %.2f MiB" % ((label,) + tuple(m)))
 
 
-def _post_run_cell(result):
+def _finish_cell():
+    """Close the segment of the cell under way, and print its line."""
     global _pending, _last_line, measurements
     pending, _pending = _pending, None
     # a whitespace-only cell comes here without _pre_run_cell
@@ -261,12 +285,9 @@ def _post_run_cell(result):
         return
     n, label = pending
     try:
-        _link.send("idle")
-        row = _link.wait_row(label, REPLY_TIMEOUT)
+        row = _link.cut("idle", closes=label)
         if row is None:
-            _link.stalled = True
-            _say("timeout", "no answer from memwatch in %g s: per-cell lines "
-                 "stop (%%memwatch on to resume)" % REPLY_TIMEOUT)
+            _stall()
             return
         m = Measurements(int(row[7]) / _MIB, float(row[4]),
                          int(row[9]) / _MIB, int(row[6]) / _MIB)
@@ -281,6 +302,10 @@ def _post_run_cell(result):
         pass        # the user would rather not wait for this line
     except Exception as e:
         _trouble(e)
+
+
+def _post_run_cell(result):
+    _finish_cell()
 
 
 def history():
@@ -309,11 +334,7 @@ def start_watching_memory():
     _on = True
     _said.clear()
     if _link is not None and _link.stalled:
-        try:
-            _link.drain()
-            _link.stalled = False
-        except Exception as e:
-            _trouble(e)
+        _link.stalled = False
         return
     if _link is None:
         _link = _connect()
@@ -321,9 +342,12 @@ def start_watching_memory():
             return
         # IPython's start, or the time before %run, is a segment apart
         try:
-            _link.send("idle")
+            row = _link.cut("idle")
         except Exception as e:
             _trouble(e)
+            return
+        if row is None:
+            _stall()
             return
         print("memwatch: a line after each cell; %memwatch off stops them, "
               "%memwatch history lists them", flush=True)
@@ -396,6 +420,8 @@ def unload_ipython_extension(ip):
         except ValueError:
             pass
     ip.magics_manager.magics["line"].pop("memwatch", None)
+    # unloaded by a cell: that cell ends here, with its line
+    _finish_cell()
     if _link is not None:
         _link.close()
     _shell = _link = _pending = None
