@@ -213,7 +213,7 @@ def _connect():
     except OSError as e:
         # it removes its directory at exit; a FIFO nobody reads is ENXIO
         if e.errno in (errno.ENOENT, errno.ENXIO):
-            _say("gone", "%s: memwatch has exited" % path)
+            _say("gone", "%s: its memwatch has exited" % path)
         else:
             _say("refuse", "%s: refusing it" % (e,))
         return None
@@ -232,7 +232,8 @@ def _trouble(e):
     """Stop reports after an error of ours, saying why once."""
     global _link
     if isinstance(e, BrokenPipeError):
-        _say("gone", "memwatch has exited: no more per-cell lines")
+        _say("gone", "the memwatch process has exited: no more per-cell "
+             "lines")
         if _link is not None:
             _link.close()
             _link = None

@@ -11,6 +11,27 @@
 # into the user's.
 
 
+def _import_memwatch(here):
+    """Import here/memwatch.py as memwatch, whatever else sys.path holds,
+    leaving no __pycache__ in the directory memwatch installed."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "memwatch", here + "/memwatch.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["memwatch"] = module
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["memwatch"]
+        raise
+    finally:
+        sys.dont_write_bytecode = saved
+
+
 def _memwatch_startup(ns):
     import os
     import sys
@@ -35,14 +56,9 @@ def _memwatch_startup(ns):
     if ip is not None:
         if here not in sys.path:
             sys.path.append(here)
-        if "memwatch" not in sys.modules:
-            import importlib.util
-            spec = importlib.util.spec_from_file_location(
-                "memwatch", os.path.join(here, "memwatch.py"))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["memwatch"] = module
-            spec.loader.exec_module(module)
         try:
+            if "memwatch" not in sys.modules:
+                _import_memwatch(here)
             if ip.extension_manager.load_extension("memwatch") == \
                     "already loaded":
                 # run again: find memwatch again if it was lost
@@ -72,4 +88,4 @@ def _memwatch_startup(ns):
 try:
     _memwatch_startup(globals())
 finally:
-    del _memwatch_startup
+    del _memwatch_startup, _import_memwatch

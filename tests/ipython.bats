@@ -243,7 +243,7 @@ shows() {
 	EOF
 	[ "$status" -eq $(( 128 + 9 )) ]
 	[ "$(grep -c '^memwatch: ' screen)" -eq 2 ]
-	[ "$(grep -c '^memwatch: memwatch has exited' screen)" -eq 1 ]
+	[ "$(grep -c '^memwatch: the memwatch process has exited' screen)" -eq 1 ]
 	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 1 ]
 	! grep -q 'Error in callback' screen
 }
@@ -346,6 +346,7 @@ shows() {
 		mkfifo "$1/$$/marker" "$1/$$/reply" &&
 		exec "$2" -c "
 import sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
 from IPython.core.interactiveshell import InteractiveShell
 ip = InteractiveShell.instance()
