@@ -360,6 +360,39 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	[ "$(grep -c "memwatch: $dir: mode 0755 lets others in: refusing it" <<< "$stderr")" -eq 1 ]
 }
 
+@test "ipython: rows with sampled peaks (peak_exact 0) are said once to be so" {
+	# a stand-in for memwatch that answers every marker with a row whose
+	# peak is sampled, as an attached memwatch that may not reset the
+	# process's high-water mark does
+	run --separate-stderr "$PYTHON" - "$PYTHONDIR" <<-'EOF'
+		import os, sys, threading
+		sys.dont_write_bytecode = True
+		sys.path.insert(0, sys.argv[1])
+		d = "%s/memwatch-%d/%d" % (os.environ["XDG_RUNTIME_DIR"], os.geteuid(), os.getpid())
+		os.makedirs(d, 0o700)
+		os.chmod(os.path.dirname(d), 0o700)
+		os.mkfifo(d + "/marker", 0o600)
+		os.mkfifo(d + "/reply", 0o600)
+		marker = os.fdopen(os.open(d + "/marker", os.O_RDWR))
+		def answer():
+		    index, label = 1, "segment 1"
+		    for line in marker:
+		        fd = os.open(d + "/reply", os.O_WRONLY | os.O_NONBLOCK)
+		        os.write(fd, b"%d,%s,0.0,0.5,0.500000,0,1048576,1048576,2097152,1048576,5,0\n" % (index, label.encode()))
+		        os.close(fd)
+		        index, label = index + 1, line.strip()
+		threading.Thread(target=answer, daemon=True).start()
+		from IPython.core.interactiveshell import InteractiveShell
+		ip = InteractiveShell.instance()
+		ip.extension_manager.load_extension("memwatch")
+		for cell in ("1", "2", "3"):
+		    ip.run_cell(cell, store_history=True)
+	EOF
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^In \[[123]\] used 1.0000 MiB RAM in 0.50s, peaked 1.00 MiB above current, total RAM usage 1.00 MiB$' <<< "$output")" -eq 3 ]
+	[ "$(grep -c 'memwatch: peaks are sampled, not exact' <<< "$stderr")" -eq 1 ]
+}
+
 @test "jupyter: memwatch -p on a kernel, %run of the line it gives, a line in each cell's output" {
 	needs_numpy
 	"$PYTHON" -c 'import jupyter_client, ipykernel' 2> /dev/null ||
