@@ -16,13 +16,18 @@ ARRAY=80000000
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
-	[ -x "$IPYTHON" ] ||
-		skip "no IPython at $IPYTHON (Debian: apt-get install ipython3)"
+	[ -x "$PYTHON" ] ||
+		skip "no Python at $PYTHON (Debian: apt-get install python3)"
 	# a profile, history and FIFOs of the test's own
 	export IPYTHONDIR=$BATS_TEST_TMPDIR/ipython
 	export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR
 	export JUPYTER_RUNTIME_DIR=$BATS_TEST_TMPDIR/jupyter
 	unset PYTHONSTARTUP MEMWATCH_FIFO MEMWATCH_PID MEMWATCH_PYTHONSTARTUP
+}
+
+needs_ipython() {
+	[ -x "$IPYTHON" ] && "$PYTHON" -c 'import IPython' 2> /dev/null ||
+		skip "no IPython at $IPYTHON (Debian: apt-get install ipython3)"
 }
 
 needs_numpy() {
@@ -69,6 +74,7 @@ shows() {
 }
 
 @test "ipython: the seed example, one line per cell after its output, exact peak of b = a * b" {
+	needs_ipython
 	needs_numpy
 	session -q -i 1s -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
@@ -115,6 +121,7 @@ shows() {
 }
 
 @test "ipython: cells that raise, %magic and !shell cells get a line; empty cells are skipped" {
+	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
 		send 1/0
@@ -157,6 +164,7 @@ shows() {
 }
 
 @test "ipython: Ctrl-C and SIGINT during a cell: KeyboardInterrupt, the cell's line, the shell goes on" {
+	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
 		send import time; print('sleep' + 'ing', flush=True); time.sleep(30)
@@ -193,6 +201,7 @@ shows() {
 }
 
 @test "ipython: the user's own PYTHONSTARTUP still runs, and no names are left behind" {
+	needs_ipython
 	printf '%s\n' "mine = 'ran'" "print('user startup ' + mine)" > mine.py
 	PYTHONSTARTUP=$PWD/mine.py session -q -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
@@ -226,6 +235,7 @@ shows() {
 }
 
 @test "ipython: memwatch killed mid-session: said once, IPython goes on" {
+	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
 		send 1 + 1
@@ -249,6 +259,7 @@ shows() {
 }
 
 @test "ipython: memwatch stopped: no answer in 1 s, said once, %memwatch on resumes" {
+	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
 		send 1 + 1
@@ -283,6 +294,7 @@ shows() {
 }
 
 @test "ipython: %memwatch last, history, off and on; memwatch.measurements and history()" {
+	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
 		send x = 1
@@ -328,6 +340,7 @@ shows() {
 }
 
 @test "ipython inside a shell memwatch watches: says once that it watches another process" {
+	needs_ipython
 	run --separate-stderr mw -q -- sh -c "$IPYTHON --simple-prompt; true" <<-'EOF'
 		1 + 1
 		2 + 2
@@ -339,6 +352,7 @@ shows() {
 }
 
 @test "ipython: a FIFO directory others may enter is refused, said once" {
+	needs_ipython
 	local dir=$BATS_TEST_TMPDIR/memwatch-$(id -u)
 	# the shell's PID becomes Python's through exec
 	run --separate-stderr sh -c '
@@ -361,6 +375,7 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 }
 
 @test "ipython: rows with sampled peaks (peak_exact 0) are said once to be so" {
+	needs_ipython
 	# a stand-in for memwatch that answers every marker with a row whose
 	# peak is sampled, as an attached memwatch that may not reset the
 	# process's high-water mark does
@@ -394,6 +409,7 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 }
 
 @test "jupyter: memwatch -p on a kernel, %run of the line it gives, a line in each cell's output" {
+	needs_ipython
 	needs_numpy
 	"$PYTHON" -c 'import jupyter_client, ipykernel' 2> /dev/null ||
 		skip "no jupyter_client or ipykernel for $PYTHON (Debian: apt-get install python3-jupyter-client python3-ipykernel)"
