@@ -86,17 +86,22 @@ class _Link:
         self.open_index = None      # number of memwatch's open segment
         self.poller = select.poll()     # select() fails on fds >= 1024
         self.poller.register(reply_fd, select.POLLIN)
+        # the marker's writing end shows POLLERR once memwatch is gone
+        self.poller.register(marker_fd, 0)
 
     def _read(self, timeout_ms):
-        """Add what the reply FIFO holds to buf; False if nothing came."""
-        if not self.poller.poll(timeout_ms):
-            return False
-        try:
-            data = os.read(self.reply, 65536)
-        except BlockingIOError:
-            return False
-        self.buf += data
-        return True
+        """Add what the reply FIFO holds to buf; False if nothing came.
+        Raises BrokenPipeError if memwatch has gone."""
+        ready = dict(self.poller.poll(timeout_ms))
+        if self.reply in ready:
+            try:
+                self.buf += os.read(self.reply, 65536)
+                return True
+            except BlockingIOError:
+                pass
+        if self.marker in ready:
+            raise BrokenPipeError(errno.EPIPE, "memwatch closed " + self.path)
+        return False
 
     def _rows(self):
         """The complete rows in buf, taken out of it one by one."""
