@@ -1,7 +1,9 @@
 # memwatch.py: the IPython side of memwatch.  Loaded into an IPython shell
 # or a Jupyter kernel that a memwatch watches, it cuts memwatch's timeline
-# at each cell (a marker "In [N]" before it, "idle" after it), reads the
-# cell's row back from memwatch's reply FIFO and prints it as one line:
+# at each cell: a marker "In [N]" before it, "idle" after it, each time
+# waiting for memwatch's answer on the reply FIFO (so the boundary sample
+# is taken before the cell's first allocation and after its last), and
+# prints the cell's row as one line:
 #
 #   In [5] used 76.3320 MiB RAM in 0.33s, peaked 0.00 MiB above current,
 #   total RAM usage 112.60 MiB
