@@ -98,7 +98,7 @@ def read_csv(name):
 def spread(values, fmt="{:.3g}"):
     """Return "median (min-max, n=N)" of values, formatted with fmt."""
     if not values:
-        return "n/a"
+        return "—"
     m = statistics.median(values)
     return (f"{fmt.format(m)} ({fmt.format(min(values))}–"
             f"{fmt.format(max(values))}, n={len(values)})")

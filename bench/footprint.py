@@ -1,10 +1,11 @@
 """footprint.py: section 5, does memwatch's own memory stay flat?
 
 memwatch samples at 100 us, writing every row (-o /dev/null), for 10^4
-and for 10^5 samples; then it takes 10^5 SIGUSR1 as fast as they can be
-sent (signals coalesce: the segments made are counted).  Its own peak RSS
-is VmHWM in /proc/MEMWATCH_PID/status, read by the command it runs as the
-last thing before that command exits.  Writes footprint.csv.
+samples (three runs) and for 10^6 (one run: 100 s); it also takes 10^5
+SIGUSR1 as fast as they can be sent (signals coalesce: the segments made
+are counted).  Its own peak RSS is VmHWM in /proc/MEMWATCH_PID/status,
+read by the command it runs as the last thing before that command exits.
+Writes footprint.csv.
 """
 
 import subprocess
@@ -12,7 +13,7 @@ import subprocess
 from common import MEMWATCH, PYTHON, step, summary, write_csv
 
 INTERVAL_US = 100
-SAMPLES = (10**4, 10**5)
+SHORT, LONG = 10**4, 10**6
 SIGNALS = 10**5
 REPS = 3
 
@@ -36,16 +37,21 @@ def measure(interval, command):
     return [int(p.stdout.split()[1]), segments, samples]
 
 
+def samples(n):
+    """Return [VmHWM kB, segments, samples] after about n samples."""
+    seconds = n * INTERVAL_US / 1e6
+    return measure(f"{INTERVAL_US}us", ["sh", "-c", f"sleep {seconds}; {HWM}"])
+
+
 def main():
     rows = []
     for rep in range(REPS):
         step(f"footprint: run {rep + 1} of {REPS}")
-        for n in SAMPLES:
-            seconds = n * INTERVAL_US / 1e6
-            rows.append([rep + 1, f"{n} samples"] + measure(
-                f"{INTERVAL_US}us", ["sh", "-c", f"sleep {seconds}; {HWM}"]))
+        rows.append([rep + 1, f"{SHORT} samples"] + samples(SHORT))
         rows.append([rep + 1, f"{SIGNALS} SIGUSR1"] + measure(
             "100ms", [PYTHON, "-c", SEND]))
+    step(f"footprint: {LONG} samples, {LONG * INTERVAL_US / 1e6:.0f} s")
+    rows.append([1, f"{LONG} samples"] + samples(LONG))
     write_csv("footprint.csv", ["rep", "case", "vmhwm_kb", "segments",
                                 "samples"], rows)
 

@@ -39,10 +39,16 @@ NUMPY=yes
 	echo "bench: numpy not found (Debian package python3-numpy): section 6 is skipped" >&2
 }
 SCRATCH=$(mktemp -d)
-trap 'rm -rf "$SCRATCH"' EXIT INT TERM
+trap 'rm -rf "$SCRATCH"' EXIT
+trap 'exit 130' INT TERM
 BENCH_START=$(date +%s)
-export MEMWATCH FLOOR SPIKES NOPIDFD RESULTS MPROF PIDSTAT VALGRIND NUMPY SCRATCH \
-	BENCH_START
+export MEMWATCH FLOOR SPIKES NOPIDFD RESULTS SCRATCH BENCH_START \
+	MPROF PIDSTAT VALGRIND NUMPY
+# under a memwatch of its own, the workloads would cut its segments
+unset MEMWATCH_PID
+# no __pycache__ in the source tree
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 
 mkdir -p "$RESULTS"
 # a section skipped this time must not leave last time's numbers
