@@ -159,27 +159,25 @@ def schedule():
                            ("late_p99_us", "{:.0f}"),
                            ("late_max_us", "{:.0f}"))])
     for (rate,), runs in by(rows, "rate").items():
-        pct = {(r["slice"], r["tool"]): float(r["achieved_pct"])
+        pct = {(r["rep"], r["tool"]): float(r["achieved_pct"])
                for r in runs}
         gap = [pct[n, "timer loop"] - pct[n, "memwatch"]
                for n, tool in pct if tool == "memwatch"]
         summary.append([
             "2", f"samples achieved at {rate}: timer loop − memwatch, "
-            "percentage points (paired slices)", spread(gap, "{:.3f}"),
+            "percentage points (paired runs)", spread(gap, "{:.3f}"),
             f"≤ {SCHEDULE_PP_MAX[rate]}",
             verdict(statistics.median(gap) <= SCHEDULE_PP_MAX[rate])])
         alone = [v for (n, tool), v in pct.items() if tool == "timer loop"]
         summary.append([
-            "2", f"the machine's noise at {rate}: timer loop's own range "
-            "over its slices, percentage points",
+            "2", f"the machine's noise at {rate}: the timer loop's own "
+            "range over its runs, percentage points",
             f"{max(alone) - min(alone):.3f}", "", "info"])
-    lines = ["10 s of each tool at each rate, in slices of 2 s taking "
-             "turns.  Achieved: samples taken ÷ ticks over the sampled "
-             "span, over all slices and per slice; lateness of each sample "
-             "behind its tick (µs), per slice: median (min–max, slices).",
-             ""]
-    lines += table(["rate", "tool", "achieved % (10 s)",
-                    "achieved % per slice", "late p50", "late p99",
+    lines = ["memwatch and the timer loop side by side, 10 s per run.  Achieved: samples taken ÷ ticks over the sampled "
+             "span, over all runs and per run; lateness of each sample "
+             "behind its tick (µs), per run: median (min–max, runs).", ""]
+    lines += table(["rate", "tool", "achieved % (all runs)",
+                    "achieved % per run", "late p50", "late p99",
                     "late max"], detail)
     return summary, lines
 
