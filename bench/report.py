@@ -18,6 +18,7 @@ COST_RATIO_MAX = 1.3        # memwatch / minimal sampler
 MPROF_RATIO_MIN = 3.0       # mprof / memwatch
 SCHEDULE_PP_MAX = {"1kHz": 0.1, "10kHz": 1.0}
 FOOTPRINT_SLACK_KIB = 512
+IPYTHON_ADDED_MAX_US = 1000  # "well under 1 ms"
 COST_TOOLS = ("timer loop", "minimal sampler", "memwatch", "memwatch -o",
               "mprof", "pidstat")
 PACKAGES = {"mprof": "python3-memory-profiler", "pidstat": "sysstat",
@@ -214,12 +215,46 @@ def peaks():
 
 
 def ipython():
-    """Section 4: the per-cell cost in IPython, not measured yet."""
-    row = ["4", "per-cell cost in IPython", "pending: IPython snippet",
-           "", "pending"]
-    return [row], ["pending: IPython snippet.  This section waits for the "
-                   "snippet; it will be bench/ipython.py, added to SECTIONS "
-                   "in run.sh and here."]
+    """Section 4: the time a monitor adds to each IPython cell."""
+    rows = read_csv("ipython.csv")
+    if not rows:
+        return [["4", "per-cell cost in IPython", "not measured", "",
+                 ""]], ["Not measured: ipython.csv is absent."]
+    detail, summary = [], []
+    for (config,), runs in by(rows, "config").items():
+        added = [float(r["added_median_us"]) for r in runs
+                 if r["added_median_us"]]
+        detail.append([config, runs[0]["cells"],
+                       spread([float(r["median_us"]) for r in runs],
+                              "{:.0f}"),
+                       spread([float(r["p99_us"]) for r in runs], "{:.0f}"),
+                       spread(added, "{:.0f}"),
+                       spread([float(r["added_p99_us"]) for r in runs
+                               if r["added_p99_us"]], "{:.0f}")])
+        if config == "memwatch":
+            summary.append(["4", "time added per IPython cell, memwatch "
+                            "(median, µs)", spread(added, "{:.0f}"),
+                            f"< {IPYTHON_ADDED_MAX_US} µs",
+                            verdict(statistics.median(added) <
+                                    IPYTHON_ADDED_MAX_US)])
+        elif config.startswith("mprof") and added:
+            summary.append(["4", f"time added per IPython cell, {config} "
+                            "(median, µs)", spread(added, "{:.0f}"), "",
+                            "info"])
+    if not MPROF:
+        summary.append(["4", "per-cell cost, mprof", missing("mprof"), "",
+                        ""])
+    lines = ["Trivial cells (`x = 1`) in a real IPython (an "
+             "InteractiveShell in a fresh python3), `bench/cell_latency.py`: "
+             "the time of a whole cell, µs, median (min–max, runs).  "
+             "mprof_thread is memory_profiler's sampler in a thread for the "
+             "whole session; mprof_cell monitors each cell the way the "
+             "IPython tools built on memory_profiler do.  "
+             "memwatch_post_run_cell is the snippet's post_run_cell alone: "
+             "marker, memwatch's reply, the printed line.", ""]
+    lines += table(["config", "cells", "cell median", "cell p99",
+                    "added median", "added p99"], detail)
+    return summary, lines
 
 
 def footprint():

@@ -17,7 +17,7 @@ if [ $# -ne 3 ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 PYTHON=/usr/bin/python3
-SECTIONS="cost instructions schedule peaks footprint accuracy"
+SECTIONS="cost instructions schedule peaks ipython footprint accuracy"
 
 # peer COMMAND PACKAGE: print the path of COMMAND, or say where to get it.
 peer() {
