@@ -75,7 +75,7 @@ parse_statm(const char *buf, size_t len, uint64_t page_size, uint64_t *rss)
 	uint64_t	 size, resident;
 
 	if ((s = scan_u64(s, end, &size)) == NULL || s == end || *s != ' ' ||
-	    (s = scan_u64(s + 1, end, &resident)) == NULL)
+	    scan_u64(s + 1, end, &resident) == NULL)
 		return EINVAL;
 	if (size == 0)
 		return ESRCH;
@@ -161,7 +161,7 @@ parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
 		for (s++; s < end && *s != ' '; s++)
 			continue;
 	}
-	if (s == end || (s = scan_u64(s + 1, end, cminflt)) == NULL)
+	if (s == end || scan_u64(s + 1, end, cminflt) == NULL)
 		return EINVAL;
 	return 0;
 }
