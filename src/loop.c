@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
@@ -22,7 +23,7 @@
 
 enum { POLL_TIMER, POLL_SIGNAL, POLL_TARGET, POLL_MARKER, POLL_N };
 
-/* FIFO reads per wakeup, so a flood of markers cannot starve the timer */
+/* PIPE_BUF reads per wakeup, so a flood of markers cannot starve the timer */
 #define MARKER_READS	16
 
 int64_t
@@ -167,21 +168,44 @@ on_marker_line(void *arg, const char *line, size_t len)
 	boundary(arg, label[0] != '\0' ? label : NULL, false);
 }
 
+/*
+ * Read at most max bytes of marker lines, and cut a segment for each.
+ */
 static void
-on_marker(struct run *r)
+read_markers(struct run *r, size_t max)
 {
 	char	 buf[PIPE_BUF];
 	ssize_t	 n;
 	uint64_t refused = r->fifo.lines.refused;
 
-	for (int i = 0; i < MARKER_READS; i++) {
-		if ((n = read(r->fifo.fd, buf, sizeof(buf))) <= 0)
-			break;
+	while (max > 0 && (n = read(r->fifo.fd, buf, max < sizeof(buf) ?
+	    max : sizeof(buf))) > 0) {
 		marker_feed(&r->fifo.lines, buf, (size_t)n, on_marker_line, r);
+		max -= (size_t)n;
 	}
 	if (refused == 0 && r->fifo.lines.refused > 0)
 		warnx("%s: line longer than %d bytes ignored (said once)",
 		    r->fifo.marker, PIPE_BUF);
+}
+
+static void
+on_marker(struct run *r)
+{
+	read_markers(r, MARKER_READS * PIPE_BUF);
+}
+
+/*
+ * At the end of the run, take every marker written before it: a target
+ * may write many and die at once.  Only what is there now, since another
+ * writer may go on for ever.
+ */
+static void
+drain_markers(struct run *r)
+{
+	int	 n;
+
+	if (r->fifo.fd != -1 && ioctl(r->fifo.fd, FIONREAD, &n) == 0 && n > 0)
+		read_markers(r, (size_t)n);
 }
 
 static void
@@ -300,6 +324,7 @@ loop_run(struct run *r)
 		if (pfd[POLL_MARKER].revents & POLLIN)
 			on_marker(r);
 		if (pfd[POLL_TARGET].revents & POLLIN) {
+			drain_markers(r);
 			target_ended(r);
 			break;
 		}
@@ -310,6 +335,7 @@ loop_run(struct run *r)
 		    (r->samples.failed || r->segments.failed))
 			r->stop = true;
 		if (r->stop) {
+			drain_markers(r);
 			boundary(r, NULL, true);
 			break;
 		}

@@ -34,3 +34,13 @@ load helpers
 	[ -e done ]
 	grep -q "standard output: Broken pipe" err
 }
+
+@test "target dies during a FIFO burst: every marker it wrote is a segment" {
+	# the FIFO, grown to 1 MiB, still holds most of the burst at the death
+	status=0
+	mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" pipesize 1048576 burst 50000 die 2> err || status=$?
+	[ "$status" -eq 137 ]
+	[ "$(rows seg.csv)" -eq 50001 ]
+	[ "$(field label 50001 seg.csv)" = "50000" ]
+	complete out.csv seg.csv err
+}

@@ -69,3 +69,30 @@ wait_for() {
 	echo "timed out waiting for '$2' in $1" >&2
 	return 1
 }
+
+# summary FILE: the numbers of memwatch's summary line in FILE, its
+# standard error: seconds, segments, samples, late.
+summary() {
+	sed -n 's/^memwatch: \([0-9.]*\)s, peak [0-9.]* MiB, \([0-9]*\) segments\{0,1\}, \([0-9]*\) samples\{0,1\}, \([0-9]*\) late$/\1 \2 \3 \4/p' "$1"
+}
+
+# complete OUT SEG ERR: nothing was lost.  The samples CSV OUT has a row
+# for every sample the summary line in ERR counts, the segments CSV SEG a
+# row for every segment, and each segment counts its rows in OUT.
+complete() {
+	local secs nseg nsamples nlate
+	read -r secs nseg nsamples nlate < <(summary "$3")
+	if [ -z "$nsamples" ]; then
+		echo "no summary line in $3" >&2
+		return 1
+	fi
+	if [ "$(rows "$1")" -ne "$nsamples" ] || [ "$(rows "$2")" -ne "$nseg" ]; then
+		echo "$(rows "$1") samples and $(rows "$2") segments written; summary: $(summary "$3")" >&2
+		return 1
+	fi
+	# labels here hold no commas: samples is the next to last field
+	awk -F, 'FNR == 1 { next }
+		NR == FNR { n[$3]++; next }
+		n[$1] + 0 != $(NF - 1) { print "segment " $1 ": " n[$1] + 0 " rows, counted " $(NF - 1); bad = 1 }
+		END { exit bad }' "$1" "$2" >&2
+}
