@@ -237,10 +237,14 @@ on_signals(struct run *r)
 			r->stop = true;
 		/*
 		 * A signal from the terminal reached the child's process group
-		 * already; one sent to memwatch alone is passed on.
+		 * already; one sent to memwatch alone is passed on, with a
+		 * SIGCONT as timeout(1) sends: a stopped child would hold it,
+		 * and memwatch with it, until someone else continued it.
 		 */
-		else if (si.ssi_code != SI_KERNEL)
+		else if (si.ssi_code != SI_KERNEL) {
 			target_signal(&r->target, (int)si.ssi_signo);
+			target_signal(&r->target, SIGCONT);
+		}
 	}
 }
 

@@ -96,3 +96,39 @@ complete() {
 		n[$1] + 0 != $(NF - 1) { print "segment " $1 ": " n[$1] + 0 " rows, counted " $(NF - 1); bad = 1 }
 		END { exit bad }' "$1" "$2" >&2
 }
+
+# ended PID SECS: wait up to SECS seconds for PID to end (a zombie counts
+# as ended); fail, saying so, if it does not.
+ended() {
+	local i
+	for (( i = 0; i < $2 * 100; i++ )); do
+		if [ ! -e "/proc/$1" ] || grep -q '^State:.Z' "/proc/$1/status" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.01
+	done
+	echo "pid $1 still running after $2 s" >&2
+	return 1
+}
+
+# stopped PID: wait up to 10 s for PID to be stopped.
+stopped() {
+	local i
+	for (( i = 0; i < 1000; i++ )); do
+		grep -q '^State:.T' "/proc/$1/status" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "pid $1 not stopped after 10 s" >&2
+	return 1
+}
+
+# wait_rows FILE N: wait up to 30 s for the CSV FILE to have N data rows.
+wait_rows() {
+	local i
+	for (( i = 0; i < 3000; i++ )); do
+		[ -f "$1" ] && [ "$(rows "$1")" -ge "$2" ] && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for $2 rows in $1" >&2
+	return 1
+}
