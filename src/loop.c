@@ -35,16 +35,37 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-/* Say once why peaks are sampled from now on. */
+/* Say once why peaks are sampled from now on: file failed with error. */
 static void
-lose_exact_peaks(struct run *r, int error)
+lose_exact_peaks(struct run *r, const char *file, int error)
 {
 	if (!r->exact)
 		return;
 	r->exact = false;
 	errno = error;
-	warn("/proc/%d/clear_refs: peaks are sampled, not exact",
-	    (int)r->target.pid);
+	warn("/proc/%d/%s: peaks are sampled, not exact", (int)r->target.pid,
+	    file);
+}
+
+/*
+ * Whether the target has run another program since the last boundary.
+ * The kernel's high-water mark is then the new program's alone, and the
+ * old one's went into the mark that wait4(2) reports at the end.
+ */
+static bool
+new_image(struct run *r)
+{
+	bool	 changed;
+	int	 error;
+
+	if ((error = probe_new_image(&r->probe, r->target.pid,
+	    &changed)) != 0) {
+		lose_exact_peaks(r, "maps", error);
+		return true;
+	}
+	if (changed)
+		r->new_image = true;
+	return changed;
 }
 
 /*
@@ -120,8 +141,10 @@ boundary(struct run *r, const char *label, bool last)
 	if (r->exact && probe_hwm(&r->probe, &hwm) == 0) {
 		exact = true;
 		if (!last && (error = probe_reset_peak(&r->probe)) != 0)
-			lose_exact_peaks(r, error);
+			lose_exact_peaks(r, "clear_refs", error);
 	}
+	if (r->exact && new_image(r))
+		exact = false;
 	close_segment(r, exact ? hwm : 0, exact);
 	if (last)
 		return;
@@ -136,9 +159,11 @@ boundary(struct run *r, const char *label, bool last)
 
 /*
  * The target has exited.  A launched child is reaped, and its high-water
- * mark since the last reset comes with it, unless children it waited for
- * mixed theirs in.  An attached process leaves no such record.  Without
- * one, the last peak is sampled.
+ * mark since the last reset comes with it, unless something else went into
+ * that mark: children it waited for, a program it ran before the last
+ * boundary, or its first image, a copy of memwatch, when the mark is no
+ * higher than that could be.  An attached process leaves no such record.
+ * Without one, the last peak is sampled.
  */
 static void
 target_ended(struct run *r)
@@ -152,7 +177,8 @@ target_ended(struct run *r)
 		errno = error;
 		warn("wait for pid %d", (int)r->target.pid);
 	}
-	if (r->target.reaped && r->exact && !had_children)
+	if (r->target.reaped && r->exact && !had_children && !r->new_image &&
+	    r->target.maxrss > r->copy_hwm)
 		close_segment(r, r->target.maxrss, true);
 	else
 		close_segment(r, 0, false);
@@ -274,7 +300,12 @@ start_run(struct run *r)
 	r->start = r->last_flush = now_ns();
 	r->exact = true;
 	if ((error = probe_reset_peak(&r->probe)) != 0)
-		lose_exact_peaks(r, error);
+		lose_exact_peaks(r, "clear_refs", error);
+	if (r->probe.image_fd == -1)
+		lose_exact_peaks(r, "maps", r->probe.image_errno);
+	/* unknown: then no mark from wait4(2) can be told from the copy's */
+	if (r->target.launched && probe_self_hwm(&r->copy_hwm) != 0)
+		r->copy_hwm = UINT64_MAX;
 	(void)probe_rss(&r->probe, &rss);
 	segment_open(&r->segment, 1, "segment 1", 0, rss);
 	(void)take_sample(r);

@@ -60,12 +60,16 @@ struct probe {
 	int	 status_fd;	/* /proc/PID/status, for VmHWM */
 	int	 clear_fd;	/* /proc/PID/clear_refs, -1 if peaks are sampled */
 	int	 clear_errno;	/* why clear_fd is -1 */
+	int	 image_fd;	/* /proc/PID/maps of the program running */
+	int	 image_errno;	/* why image_fd is -1 */
 	uint64_t page_size;
 };
 int	 probe_open(struct probe *, pid_t);
 int	 probe_rss(const struct probe *, uint64_t *);
 int	 probe_hwm(const struct probe *, uint64_t *);
+int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
+int	 probe_new_image(struct probe *, pid_t, bool *);
 int	 parse_statm(const char *, size_t, uint64_t, uint64_t *);
 int	 parse_status_hwm(const char *, size_t, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
@@ -137,6 +141,8 @@ struct run {
 	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
 	int64_t		 last_flush;
 	bool		 exact;		/* the peak can still be reset */
+	bool		 new_image;	/* the target has run execve(2) */
+	uint64_t	 copy_hwm;	/* bound on the first image's mark */
 	bool		 stop;		/* asked to stop while attached */
 	bool		 read_warned;
 	uint64_t	 peak_rss;	/* over the whole run */
