@@ -280,9 +280,6 @@ start_timer(struct run *r)
 	struct itimerspec	 its;
 	int64_t			 first = r->start + r->interval_ns;
 
-	if ((r->timerfd = timerfd_create(CLOCK_MONOTONIC,
-	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
-		return -1;
 	its.it_value.tv_sec = first / NSEC_PER_SEC;
 	its.it_value.tv_nsec = first % NSEC_PER_SEC;
 	its.it_interval.tv_sec = r->interval_ns / NSEC_PER_SEC;

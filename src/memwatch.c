@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -115,7 +116,11 @@ signals_to_fd(void)
 	return fd;
 }
 
-/* Open the /proc files of the target; return 0 or an exit status. */
+/*
+ * Open the /proc files of the target; return 0 or an exit status that says
+ * whether the process is gone, cannot be read, or memwatch itself failed
+ * (out of file descriptors, say).
+ */
 static int
 open_probe(struct run *r)
 {
@@ -125,7 +130,16 @@ open_probe(struct run *r)
 		return 0;
 	errno = error;
 	warn("/proc/%d", (int)r->target.pid);
-	return error == ESRCH ? EXIT_NO_PROCESS : EXIT_DENIED;
+	switch (error) {
+	case ENOENT:
+	case ESRCH:
+		return EXIT_NO_PROCESS;
+	case EACCES:
+	case EPERM:
+		return EXIT_DENIED;
+	default:
+		return EXIT_INTERNAL;
+	}
 }
 
 int
@@ -196,6 +210,10 @@ main(int argc, char *argv[])
 		    "output");
 
 	r.sigfd = signals_to_fd();
+	/* made before the target runs: failing later would orphan it */
+	if ((r.timerfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		err(EXIT_INTERNAL, "timerfd");
 	r.fifo.fd = r.fifo.dirfd = -1;
 	/* an attach fails before any output file is touched */
 	if (pid != 0 && ((status = target_attach(&r.target, pid)) != 0 ||
