@@ -128,6 +128,12 @@ open_probe(struct run *r)
 
 	if ((error = probe_open(&r->probe, r->target.pid)) == 0)
 		return 0;
+	/* /proc mounted with hidepid=invisible hides others' processes */
+	if (error == ENOENT && target_alive(&r->target)) {
+		warnx("/proc/%d: hidden from us, though the process exists "
+		    "(/proc mounted with hidepid?)", (int)r->target.pid);
+		return EXIT_DENIED;
+	}
 	errno = error;
 	warn("/proc/%d", (int)r->target.pid);
 	switch (error) {

@@ -91,6 +91,7 @@ int	 target_attach(struct target *, pid_t);
 int	 target_spawn(struct target *, char *const []);
 int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
+bool	 target_alive(const struct target *);
 void	 target_signal(const struct target *, int);
 int	 target_exit_status(const struct target *);
 

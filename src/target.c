@@ -146,6 +146,14 @@ target_reap(struct target *t)
 	return 0;
 }
 
+/* Whether the target still exists, whatever /proc shows of it. */
+bool
+target_alive(const struct target *t)
+{
+	/* EPERM: there, but another user's */
+	return pidfd_send_signal(t->pidfd, 0, NULL, 0) == 0 || errno == EPERM;
+}
+
 /* Pass a signal on to the target, by pidfd so never to a reused PID. */
 void
 target_signal(const struct target *t, int sig)

@@ -24,6 +24,41 @@ teardown() {
 	for pid in target child; do
 		[ -f "$pid" ] && kill -KILL "$(cat "$pid")" 2>/dev/null || true
 	done
+	if [ -n "${shared-}" ]; then
+		rm -rf "$shared"
+	fi
+}
+
+# needs_root: skip unless root, which the test needs to act as others.
+needs_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user or mount"
+	command -v setpriv > /dev/null || skip "no setpriv (util-linux)"
+}
+
+# as_nobody CMD...: run CMD as user nobody.
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+}
+
+# share: copies of memwatch and the workload that any user may run, as
+# $shared/memwatch and $shared/alloc: the build tree and bats' temporary
+# directory may be closed to others.  Removed by teardown.
+share() {
+	shared=$(mktemp -d /tmp/memwatch-test.XXXXXX)
+	chmod 755 "$shared"
+	cp "$MEMWATCH" "$shared/memwatch"
+	cp "$WORKLOAD" "$shared/alloc"
+}
+
+# close_fds: close every descriptor above 2 of this shell (bats keeps some
+# open), so that a limit on their number means what it says, and so that
+# a descriptor found later is not one of bats'.
+close_fds() {
+	local fd
+	for fd in $(ls /proc/$BASHPID/fd); do
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	return 0
 }
 
 # wait_status PID: wait for background job PID; its exit status in $status.

@@ -22,16 +22,6 @@ clean() {
 	fi
 }
 
-# close_fds: close every descriptor above 2 of this shell (bats keeps some
-# open), so that a limit on their number means what it says.
-close_fds() {
-	local fd
-	for fd in $(ls /proc/$BASHPID/fd); do
-		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
-	done
-	return 0
-}
-
 @test "few file descriptors: a clear error or a whole run, never a hang" {
 	local n ok=0
 	# 3 is too few for timeout(1) itself; from 16 on everything fits
