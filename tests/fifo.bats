@@ -144,11 +144,29 @@ leftovers() {
 }
 
 @test "another user cannot write markers" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
-	command -v setpriv > /dev/null || skip "no setpriv"
-	run mw -q -s seg.csv -- sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c "echo intruder > \"$MEMWATCH_FIFO\"" 2>&1; echo "rc=$?"'
-	[[ "$output" == *"Permission denied"* ]]
-	[[ "$output" == *"rc=2"* || "$output" == *"rc=1"* ]]
+	needs_root
+	# a base any user can reach, so that what stops them is memwatch's
+	share
+	export TMPDIR="$shared"
+	userdir="$TMPDIR/memwatch-$(id -u)"
+	cat > script <<-'END'
+	try() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c 'echo intruder > "$1"' sh "$MEMWATCH_FIFO" 2>&1
+		echo "rc=$?"
+	}
+	try
+	# with both directories opened to others, the FIFO's own mode still holds
+	chmod 0711 "$(dirname "$MEMWATCH_FIFO")" "$(dirname "$(dirname "$MEMWATCH_FIFO")")"
+	try
+	END
+	run mw -q -s seg.csv -- sh script
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "${lines[0]}" == *"Permission denied" ]]
+	[ "${lines[1]}" = "rc=2" ]
+	[[ "${lines[2]}" == *"$userdir/"*"/marker: Permission denied" ]]
+	[ "${lines[3]}" = "rc=2" ]
 	[ "$(rows seg.csv)" -eq 1 ]
 }
 
