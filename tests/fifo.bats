@@ -171,18 +171,22 @@ leftovers() {
 }
 
 @test "hostile labels: escapes, NUL, bad UTF-8 never reach the terminal raw" {
-	printf 'red \033[31mX\033[0m end\nnul \000 byte\nbad \377\376 utf8\nbidi \342\200\256 mark\nok caf\303\251 \\ done\n' > lines
+	printf 'red \033[31mX\033[0m end\nnul \000 byte\nbad \377\376 utf8\nbidi \342\200\256 mark\nok caf\303\251 \\ done\nc1 \302\2332J csi\nls \342\200\250 sep\n' > lines
 	run --separate-stderr mw -s seg.csv -- sh -c 'cat lines > "$MEMWATCH_FIFO"; "$WORKLOAD" sleep 100'
 	[ "$status" -eq 0 ]
 	# no ESC, NUL, invalid UTF-8 or U+202E in what memwatch wrote
 	! grep -q $'\033' seg.csv
 	! printf '%s' "$stderr" | grep -q $'\033'
-	! LC_ALL=C grep -q -P '\xff|\xe2\x80\xae|\x00' seg.csv
+	! LC_ALL=C grep -q -P '\xff|\xe2\x80[\xa8\xae]|\xc2\x9b|\x00' seg.csv
+	! printf '%s' "$stderr" | LC_ALL=C grep -q -P '\xff|\xe2\x80[\xa8\xae]|\xc2\x9b'
 	[ "$(field label 2 seg.csv)" = 'red \x1b[31mX\x1b[0m end' ]
 	[ "$(field label 3 seg.csv)" = 'nul \x00 byte' ]
 	[ "$(field label 4 seg.csv)" = 'bad \xff\xfe utf8' ]
 	[ "$(field label 5 seg.csv)" = 'bidi \u202e mark' ]
 	[ "$(field label 6 seg.csv)" = 'ok café \\ done' ]
+	# a C1 CSI is a terminal escape too; a line separator breaks the line
+	[ "$(field label 7 seg.csv)" = 'c1 \u009b2J csi' ]
+	[ "$(field label 8 seg.csv)" = 'ls \u2028 sep' ]
 	[[ "$stderr" == *'red \x1b[31mX\x1b[0m end used '* ]]
 }
 

@@ -35,11 +35,6 @@ needs_root() {
 	command -v setpriv > /dev/null || skip "no setpriv (util-linux)"
 }
 
-# as_nobody CMD...: run CMD as user nobody.
-as_nobody() {
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
-}
-
 # share: copies of memwatch and the workload that any user may run, as
 # $shared/memwatch and $shared/alloc: the build tree and bats' temporary
 # directory may be closed to others.  Removed by teardown.
