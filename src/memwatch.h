@@ -116,6 +116,7 @@ void	 segment_close(struct segment *, int64_t, uint64_t, bool);
 struct output {
 	FILE	*fp;		/* NULL when not requested or failed */
 	const char *path;
+	bool	 regular;	/* a file, which may be removed under us */
 	bool	 failed;
 };
 int	 output_open(struct output *, const char *, const char *);

@@ -51,3 +51,67 @@ clean() {
 	done
 	[ $ok -ge 2 ]
 }
+
+@test "the outputs' directory is removed during the run: said, exit 124" {
+	mkdir outdir
+	"$MEMWATCH" -q -i 10ms -o outdir/out.csv -s outdir/seg.csv -- "$WORKLOAD" pidfile child waitsig sleep 100 2> err &
+	local mw=$!
+	wait_for child .
+	rm -rf outdir
+	kill -USR2 "$(cat child)"
+	wait_status $mw
+	cat err
+	[ "$status" -eq 124 ]
+	grep -q '^memwatch: outdir/out.csv: removed during the run$' err
+	grep -q '^memwatch: outdir/seg.csv: removed during the run$' err
+	clean
+}
+
+@test "attached, the output is removed: memwatch stops, exit 124, process left alone" {
+	"$WORKLOAD" pidfile target waitsig &
+	wait_for target .
+	"$MEMWATCH" -i 10ms -o out.csv -p "$(cat target)" 2> err &
+	local mw=$!
+	wait_for err "watching pid"
+	rm out.csv
+	# found at the next flush, within a second
+	ended $mw 5
+	wait_status $mw
+	[ "$status" -eq 124 ]
+	grep -q '^memwatch: out.csv: removed during the run$' err
+	kill -0 "$(cat target)"
+	kill -USR2 "$(cat target)"
+}
+
+@test "a read-only output file: a clear error, exit 124, command not run" {
+	echo old > out.csv
+	if [ "$(id -u)" -eq 0 ]; then
+		# root writes through file modes: a read-only mount, then
+		command -v unshare > /dev/null || skip "no unshare (util-linux)"
+		run --separate-stderr unshare --mount sh -c 'mount --bind -o ro . . && cd "$PWD" && exec "$@"' sh "$MEMWATCH" -o out.csv -- touch ran
+		[[ "$stderr" == *"memwatch: out.csv: Read-only file system"* ]]
+	else
+		chmod 0444 out.csv
+		run --separate-stderr "$MEMWATCH" -o out.csv -- touch ran
+		[[ "$stderr" == *"memwatch: out.csv: Permission denied"* ]]
+	fi
+	[ "$status" -eq 124 ]
+	[ ! -e ran ]
+	[ "$(cat out.csv)" = old ]
+	clean
+}
+
+@test "the disk fills up during the run: said once, the command finishes, exit 124" {
+	needs_root
+	command -v unshare > /dev/null || skip "no unshare (util-linux)"
+	mkdir disk
+	# 16 KiB fill up in about half a second of samples every 1 ms
+	run --separate-stderr unshare --mount sh -c 'mount -t tmpfs -o size=16k tmpfs disk && exec "$@"' sh \
+		"$MEMWATCH" -i 1ms -o disk/out.csv -s seg.csv -- sh -c 'sleep 2; touch done'
+	echo "$stderr"
+	[ "$status" -eq 124 ]
+	[ -e done ]
+	[ "$(grep -c 'disk/out.csv: No space left on device' <<< "$stderr")" -eq 1 ]
+	[ "$(rows seg.csv)" -eq 1 ]
+	clean
+}
