@@ -151,7 +151,8 @@ open_probe(struct run *r)
 int
 main(int argc, char *argv[])
 {
-	struct run	 r;
+	/* static: the exit handler that removes the FIFO runs after main */
+	static struct run r;
 	const char	*errstr, *samples = NULL, *segments = NULL;
 	char		 buf[32];
 	pid_t		 pid = 0;
