@@ -162,3 +162,16 @@ wait_rows() {
 	echo "timed out waiting for $2 rows in $1" >&2
 	return 1
 }
+
+# sanitized: whether memwatch was built with AddressSanitizer, whose shadow
+# memory and allocator make memwatch's own RSS move for reasons of their
+# own.  Every instrumented object calls __asan_init, and the name stays in
+# the binary, stripped or not.
+sanitized() {
+	LC_ALL=C grep -q -a __asan_init "$MEMWATCH"
+}
+
+# hwm_kib PID: the high-water mark of PID's resident set, in KiB.
+hwm_kib() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
