@@ -1,7 +1,8 @@
 /*
  * loop.c: the one event loop.  A single thread polls a timerfd on an
  * absolute schedule (samples), a signalfd (boundaries and stop requests)
- * and the target's pidfd (its end), and cuts the run into segments.
+ * and the target's pidfd (its end; without one, SIGCHLD or /proc tell),
+ * and cuts the run into segments.
  */
 
 #include "config.h"
@@ -79,6 +80,10 @@ take_sample(struct run *r)
 	int		 error;
 
 	if ((error = probe_rss(&r->probe, &rss)) != 0) {
+		/* without a pidfd, how the end of an attached process shows */
+		if (error == ESRCH && r->target.pidfd == -1 &&
+		    !r->target.launched)
+			r->ended = true;
 		if (error != ESRCH && !r->read_warned) {
 			r->read_warned = true;
 			errno = error;
@@ -259,6 +264,12 @@ on_signals(struct run *r)
 			boundary(r, NULL, false);
 			continue;
 		}
+		if (si.ssi_signo == SIGCHLD) {
+			if (r->target.pidfd == -1 && r->target.launched &&
+			    target_exited(&r->target))
+				r->ended = true;
+			continue;
+		}
 		if (!r->target.launched)
 			r->stop = true;
 		/*
@@ -355,7 +366,7 @@ loop_run(struct run *r)
 		/* markers first: a target may write one just before it ends */
 		if (pfd[POLL_MARKER].revents & POLLIN)
 			on_marker(r);
-		if (pfd[POLL_TARGET].revents & POLLIN) {
+		if ((pfd[POLL_TARGET].revents & POLLIN) || r->ended) {
 			drain_markers(r);
 			target_ended(r);
 			break;

@@ -95,7 +95,8 @@ keep_std_fds(void)
 
 /*
  * Signals arrive on a signalfd, read by the loop.  SIGPIPE is ignored: a
- * closed pipe shows as EPIPE on the output it concerns.
+ * closed pipe shows as EPIPE on the output it concerns.  SIGCHLD tells of
+ * a launched command's end where there is no pidfd.
  */
 static int
 signals_to_fd(void)
@@ -109,6 +110,7 @@ signals_to_fd(void)
 	(void)sigaddset(&set, SIGQUIT);
 	(void)sigaddset(&set, SIGTERM);
 	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		err(EXIT_INTERNAL, "signalfd");

@@ -79,7 +79,7 @@ void	 probe_close(struct probe *);
 /* target.c: the process watched */
 struct target {
 	pid_t	 pid;
-	int	 pidfd;
+	int	 pidfd;		/* -1 where the kernel has no pidfds */
 	bool	 launched;	/* ours to reap, and to pass signals to */
 	int	 gate[2];	/* holds the child back until the FIFO exists */
 	int	 report[2];	/* execvp's errno, if it fails */
@@ -91,6 +91,7 @@ int	 target_attach(struct target *, pid_t);
 int	 target_spawn(struct target *, char *const []);
 int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
+bool	 target_exited(const struct target *);
 bool	 target_alive(const struct target *);
 void	 target_signal(const struct target *, int);
 int	 target_exit_status(const struct target *);
@@ -146,6 +147,7 @@ struct run {
 	bool		 new_image;	/* the target has run execve(2) */
 	uint64_t	 copy_hwm;	/* bound on the first image's mark */
 	bool		 stop;		/* asked to stop while attached */
+	bool		 ended;		/* the target ended, seen without a pidfd */
 	bool		 read_warned;
 	uint64_t	 peak_rss;	/* over the whole run */
 	uint64_t	 nsamples;

@@ -133,3 +133,38 @@ load helpers
 	echo "$stderr" > err
 	complete out.csv seg.csv err
 }
+
+@test "without pidfds (Linux before 5.3, valgrind 3.19): runs still end right" {
+	# launched: the end shows by SIGCHLD
+	run --separate-stderr "$NOPIDFD" "$MEMWATCH" -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark alloc 16 sleep 50
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 2 ]
+	near "$(field delta_bytes 2 seg.csv)" $(( 16 * MiB )) $TOL
+	echo "$stderr" > err
+	complete out.csv seg.csv err
+	run "$NOPIDFD" "$MEMWATCH" -q -- sh -c 'kill -KILL $$'
+	[ "$status" -eq 137 ]
+	# a signal passed on, by PID
+	"$NOPIDFD" "$MEMWATCH" -q -- "$WORKLOAD" pidfile child sleep 10000 &
+	local mw=$!
+	wait_for child .
+	kill -TERM $mw
+	ended $mw 10
+	wait_status $mw
+	[ "$status" -eq 143 ]
+	# attached: the end shows in /proc
+	"$WORKLOAD" pidfile target waitsig alloc 8 sleep 50 &
+	wait_for target .
+	"$NOPIDFD" "$MEMWATCH" -i 10ms -o out.csv -s seg.csv -p "$(cat target)" 2> err &
+	mw=$!
+	wait_for err "watching pid"
+	kill -USR2 "$(cat target)"
+	ended $mw 10
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	near "$(field delta_bytes 1 seg.csv)" $(( 8 * MiB )) $TOL
+	complete out.csv seg.csv err
+	# and a process that is not there
+	run "$NOPIDFD" "$MEMWATCH" -p $(( $(cat /proc/sys/kernel/pid_max) + 1 ))
+	[ "$status" -eq 123 ]
+}
