@@ -31,7 +31,8 @@ setup() {
 		fi
 		for mode in 0777 0700; do
 			[ -z "$owner" ] && [ $mode = 0700 ] && continue
-			rm -rf "$userdir" target
+			# err too: wait_for must not find the last run's line
+			rm -rf "$userdir" target err
 			"$WORKLOAD" pidfile target waitsig &
 			wait_for target .
 			mkdir -p -m 0700 "$userdir"
@@ -79,6 +80,7 @@ setup() {
 	# once nobody holds it, it is stale: replaced by memwatch's own
 	kill $holder
 	wait $holder || true
+	rm err
 	"$MEMWATCH" -s seg.csv -p "$(cat target)" 2> err &
 	mw=$!
 	wait_for err "watching pid"

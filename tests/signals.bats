@@ -50,7 +50,7 @@ os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMWATCH" "${@:2}" || status=$?
 @test "a signal that comes before the command runs reaches it once it does" {
 	local sig
 	for sig in INT TERM HUP; do
-		rm -f child
+		rm -f child out.csv seg.csv err
 		pending $sig -q -o out.csv -- "$WORKLOAD" pidfile child sleep 10000
 		echo "SIG$sig: status $status"
 		[ "$status" -eq $(( 128 + $(signo $sig) )) ]
@@ -69,7 +69,7 @@ os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMWATCH" "${@:2}" || status=$?
 	local sig mw
 	set -m	# or bash starts background jobs with SIGINT ignored
 	for sig in INT TERM HUP PIPE; do
-		rm -f child
+		rm -f child out.csv seg.csv err
 		"$MEMWATCH" -q -o out.csv -s seg.csv -- "$WORKLOAD" pidfile child sleep 10000 2> err &
 		mw=$!
 		wait_for child .
@@ -93,7 +93,7 @@ os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMWATCH" "${@:2}" || status=$?
 	local sig mw
 	set -m
 	for sig in INT TERM HUP PIPE; do
-		rm -f child
+		rm -f child out.csv seg.csv err
 		"$MEMWATCH" -q -s seg.csv -- "$WORKLOAD" pidfile child burst 1000000 2> err &
 		mw=$!
 		wait_for child .
