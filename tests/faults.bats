@@ -104,7 +104,7 @@ load helpers
 }
 
 @test "threads come and go: their memory is counted, peaks exact" {
-	run --separate-stderr mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark threads 4 16 100 mark sleep 50
+	run --separate-stderr mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark threads 4 16 300 mark sleep 50
 	[ "$status" -eq 0 ]
 	[ "$(rows seg.csv)" -eq 3 ]
 	near "$(field peak_above_end_bytes 2 seg.csv)" $(( 64 * MiB )) $(( 2 * TOL ))
