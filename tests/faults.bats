@@ -49,6 +49,8 @@ load helpers
 	"$MEMWATCH" -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark alloc 16 marker third alloc 32 pidfile child sleep 10000 2> err &
 	local mw=$!
 	wait_for child .
+	# a few samples of the 32 MiB
+	sleep 0.1
 	kill -KILL "$(cat child)"
 	wait_status $mw
 	[ "$status" -eq 137 ]
