@@ -1,7 +1,7 @@
 """common.py: what the benchmark sections share.
 
 Paths come from bench/run.sh through the environment: MEMWATCH, FLOOR,
-SPIKES, NOPIDFD (the binaries), RESULTS (where the CSVs go), SCRATCH (a temporary
+SPIKES (the binaries), RESULTS (where the CSVs go), SCRATCH (a temporary
 directory), MPROF, PIDSTAT and VALGRIND (empty when that peer is missing),
 NUMPY (empty without numpy).
 """
@@ -17,7 +17,6 @@ import time
 MEMWATCH = os.environ["MEMWATCH"]
 FLOOR = os.environ["FLOOR"]
 SPIKES = os.environ["SPIKES"]
-NOPIDFD = os.environ["NOPIDFD"]
 RESULTS = os.environ["RESULTS"]
 SCRATCH = os.environ["SCRATCH"]
 MPROF = os.environ.get("MPROF", "")

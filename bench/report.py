@@ -136,9 +136,6 @@ def instructions():
     lines = ["User-space instructions per sample (`valgrind --tool="
              "callgrind`, a long run minus a short one at 1 ms, divided by "
              "the samples between): median (min–max, runs).", ""]
-    if any(r["preload"] for r in rows):
-        lines[0] += ("  memwatch ran with nopidfd.so preloaded: this "
-                     "valgrind does not know pidfd_open.")
     lines += table(["tool", "instructions per sample"],
                    [[tool, spread(v, "{:.0f}")] for tool, v in per.items()])
     summary = [["1", f"instructions per sample, {tool}",

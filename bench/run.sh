@@ -3,7 +3,7 @@
 #
 #	run.sh memwatch bindir results
 #
-# bindir holds the helpers built by make bench: floor, spikes, nopidfd.so.
+# bindir holds the helpers built by make bench: floor and spikes.
 # Runs each section of the benchmark in turn, each writing its CSV into the
 # results directory, then report.py, which turns the CSVs into latest.md.
 # It installs nothing: a missing peer is named with the Debian package that
@@ -29,7 +29,7 @@ if ! [ -x "$PYTHON" ]; then
 	echo "bench: $PYTHON not found (Debian package python3)" >&2
 	exit 1
 fi
-MEMWATCH=$1 FLOOR=$2/floor SPIKES=$2/spikes NOPIDFD=$2/nopidfd.so RESULTS=$3
+MEMWATCH=$1 FLOOR=$2/floor SPIKES=$2/spikes RESULTS=$3
 MPROF=$(peer python3-mprof python3-memory-profiler)
 PIDSTAT=$(peer pidstat sysstat)
 VALGRIND=$(peer valgrind valgrind)
@@ -42,7 +42,7 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 trap 'exit 130' INT TERM
 BENCH_START=$(date +%s)
-export MEMWATCH FLOOR SPIKES NOPIDFD RESULTS SCRATCH BENCH_START \
+export MEMWATCH FLOOR SPIKES RESULTS SCRATCH BENCH_START \
 	MPROF PIDSTAT VALGRIND NUMPY
 # under a memwatch of its own, the workloads would cut its segments
 unset MEMWATCH_PID

@@ -1,11 +1,13 @@
 /*
  * loop.c: the one event loop.  A single thread polls a timerfd on an
  * absolute schedule (samples), a signalfd (boundaries and stop requests)
- * and the target's pidfd (its end), and cuts the run into segments.
+ * and the target's pidfd (its end; without one, SIGCHLD or /proc tell),
+ * and cuts the run into segments.
  */
 
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
@@ -22,7 +24,7 @@
 
 enum { POLL_TIMER, POLL_SIGNAL, POLL_TARGET, POLL_MARKER, POLL_N };
 
-/* FIFO reads per wakeup, so a flood of markers cannot starve the timer */
+/* PIPE_BUF reads per wakeup, so a flood of markers cannot starve the timer */
 #define MARKER_READS	16
 
 int64_t
@@ -34,16 +36,37 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-/* Say once why peaks are sampled from now on. */
+/* Say once why peaks are sampled from now on: file failed with error. */
 static void
-lose_exact_peaks(struct run *r, int error)
+lose_exact_peaks(struct run *r, const char *file, int error)
 {
 	if (!r->exact)
 		return;
 	r->exact = false;
 	errno = error;
-	warn("/proc/%d/clear_refs: peaks are sampled, not exact",
-	    (int)r->target.pid);
+	warn("/proc/%d/%s: peaks are sampled, not exact", (int)r->target.pid,
+	    file);
+}
+
+/*
+ * Whether the target has run another program since the last boundary.
+ * The kernel's high-water mark is then the new program's alone, and the
+ * old one's went into the mark that wait4(2) reports at the end.
+ */
+static bool
+new_image(struct run *r)
+{
+	bool	 changed;
+	int	 error;
+
+	if ((error = probe_new_image(&r->probe, r->target.pid,
+	    &changed)) != 0) {
+		lose_exact_peaks(r, "maps", error);
+		return true;
+	}
+	if (changed)
+		r->new_image = true;
+	return changed;
 }
 
 /*
@@ -57,6 +80,10 @@ take_sample(struct run *r)
 	int		 error;
 
 	if ((error = probe_rss(&r->probe, &rss)) != 0) {
+		/* without a pidfd, how the end of an attached process shows */
+		if (error == ESRCH && r->target.pidfd == -1 &&
+		    !r->target.launched)
+			r->ended = true;
 		if (error != ESRCH && !r->read_warned) {
 			r->read_warned = true;
 			errno = error;
@@ -119,8 +146,10 @@ boundary(struct run *r, const char *label, bool last)
 	if (r->exact && probe_hwm(&r->probe, &hwm) == 0) {
 		exact = true;
 		if (!last && (error = probe_reset_peak(&r->probe)) != 0)
-			lose_exact_peaks(r, error);
+			lose_exact_peaks(r, "clear_refs", error);
 	}
+	if (r->exact && new_image(r))
+		exact = false;
 	close_segment(r, exact ? hwm : 0, exact);
 	if (last)
 		return;
@@ -135,9 +164,11 @@ boundary(struct run *r, const char *label, bool last)
 
 /*
  * The target has exited.  A launched child is reaped, and its high-water
- * mark since the last reset comes with it, unless children it waited for
- * mixed theirs in.  An attached process leaves no such record.  Without
- * one, the last peak is sampled.
+ * mark since the last reset comes with it, unless something else went into
+ * that mark: children it waited for, a program it ran before the last
+ * boundary, or its first image, a copy of memwatch, when the mark is no
+ * higher than that could be.  An attached process leaves no such record.
+ * Without one, the last peak is sampled.
  */
 static void
 target_ended(struct run *r)
@@ -151,7 +182,8 @@ target_ended(struct run *r)
 		errno = error;
 		warn("wait for pid %d", (int)r->target.pid);
 	}
-	if (r->target.reaped && r->exact && !had_children)
+	if (r->target.reaped && r->exact && !had_children && !r->new_image &&
+	    r->target.maxrss > r->copy_hwm)
 		close_segment(r, r->target.maxrss, true);
 	else
 		close_segment(r, 0, false);
@@ -167,21 +199,44 @@ on_marker_line(void *arg, const char *line, size_t len)
 	boundary(arg, label[0] != '\0' ? label : NULL, false);
 }
 
+/*
+ * Read at most max bytes of marker lines, and cut a segment for each.
+ */
 static void
-on_marker(struct run *r)
+read_markers(struct run *r, size_t max)
 {
 	char	 buf[PIPE_BUF];
 	ssize_t	 n;
 	uint64_t refused = r->fifo.lines.refused;
 
-	for (int i = 0; i < MARKER_READS; i++) {
-		if ((n = read(r->fifo.fd, buf, sizeof(buf))) <= 0)
-			break;
+	while (max > 0 && (n = read(r->fifo.fd, buf, max < sizeof(buf) ?
+	    max : sizeof(buf))) > 0) {
 		marker_feed(&r->fifo.lines, buf, (size_t)n, on_marker_line, r);
+		max -= (size_t)n;
 	}
 	if (refused == 0 && r->fifo.lines.refused > 0)
 		warnx("%s: line longer than %d bytes ignored (said once)",
 		    r->fifo.marker, PIPE_BUF);
+}
+
+static void
+on_marker(struct run *r)
+{
+	read_markers(r, MARKER_READS * PIPE_BUF);
+}
+
+/*
+ * At the end of the run, take every marker written before it: a target
+ * may write many and die at once.  Only what is there now, since another
+ * writer may go on for ever.
+ */
+static void
+drain_markers(struct run *r)
+{
+	int	 n;
+
+	if (r->fifo.fd != -1 && ioctl(r->fifo.fd, FIONREAD, &n) == 0 && n > 0)
+		read_markers(r, (size_t)n);
 }
 
 static void
@@ -209,14 +264,24 @@ on_signals(struct run *r)
 			boundary(r, NULL, false);
 			continue;
 		}
+		if (si.ssi_signo == SIGCHLD) {
+			if (r->target.pidfd == -1 && r->target.launched &&
+			    target_exited(&r->target))
+				r->ended = true;
+			continue;
+		}
 		if (!r->target.launched)
 			r->stop = true;
 		/*
 		 * A signal from the terminal reached the child's process group
-		 * already; one sent to memwatch alone is passed on.
+		 * already; one sent to memwatch alone is passed on, with a
+		 * SIGCONT as timeout(1) sends: a stopped child would hold it,
+		 * and memwatch with it, until someone else continued it.
 		 */
-		else if (si.ssi_code != SI_KERNEL)
+		else if (si.ssi_code != SI_KERNEL) {
 			target_signal(&r->target, (int)si.ssi_signo);
+			target_signal(&r->target, SIGCONT);
+		}
 	}
 }
 
@@ -226,9 +291,6 @@ start_timer(struct run *r)
 	struct itimerspec	 its;
 	int64_t			 first = r->start + r->interval_ns;
 
-	if ((r->timerfd = timerfd_create(CLOCK_MONOTONIC,
-	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
-		return -1;
 	its.it_value.tv_sec = first / NSEC_PER_SEC;
 	its.it_value.tv_nsec = first % NSEC_PER_SEC;
 	its.it_interval.tv_sec = r->interval_ns / NSEC_PER_SEC;
@@ -246,7 +308,12 @@ start_run(struct run *r)
 	r->start = r->last_flush = now_ns();
 	r->exact = true;
 	if ((error = probe_reset_peak(&r->probe)) != 0)
-		lose_exact_peaks(r, error);
+		lose_exact_peaks(r, "clear_refs", error);
+	if (r->probe.image_fd == -1)
+		lose_exact_peaks(r, "maps", r->probe.image_errno);
+	/* unknown: then no mark from wait4(2) can be told from the copy's */
+	if (r->target.launched && probe_self_hwm(&r->copy_hwm) != 0)
+		r->copy_hwm = UINT64_MAX;
 	(void)probe_rss(&r->probe, &rss);
 	segment_open(&r->segment, 1, "segment 1", 0, rss);
 	(void)take_sample(r);
@@ -299,7 +366,8 @@ loop_run(struct run *r)
 		/* markers first: a target may write one just before it ends */
 		if (pfd[POLL_MARKER].revents & POLLIN)
 			on_marker(r);
-		if (pfd[POLL_TARGET].revents & POLLIN) {
+		if ((pfd[POLL_TARGET].revents & POLLIN) || r->ended) {
+			drain_markers(r);
 			target_ended(r);
 			break;
 		}
@@ -310,6 +378,7 @@ loop_run(struct run *r)
 		    (r->samples.failed || r->segments.failed))
 			r->stop = true;
 		if (r->stop) {
+			drain_markers(r);
 			boundary(r, NULL, true);
 			break;
 		}

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -94,7 +95,8 @@ keep_std_fds(void)
 
 /*
  * Signals arrive on a signalfd, read by the loop.  SIGPIPE is ignored: a
- * closed pipe shows as EPIPE on the output it concerns.
+ * closed pipe shows as EPIPE on the output it concerns.  SIGCHLD tells of
+ * a launched command's end where there is no pidfd.
  */
 static int
 signals_to_fd(void)
@@ -108,6 +110,7 @@ signals_to_fd(void)
 	(void)sigaddset(&set, SIGQUIT);
 	(void)sigaddset(&set, SIGTERM);
 	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
 	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		err(EXIT_INTERNAL, "signalfd");
@@ -115,7 +118,11 @@ signals_to_fd(void)
 	return fd;
 }
 
-/* Open the /proc files of the target; return 0 or an exit status. */
+/*
+ * Open the /proc files of the target; return 0 or an exit status that says
+ * whether the process is gone, cannot be read, or memwatch itself failed
+ * (out of file descriptors, say).
+ */
 static int
 open_probe(struct run *r)
 {
@@ -123,15 +130,31 @@ open_probe(struct run *r)
 
 	if ((error = probe_open(&r->probe, r->target.pid)) == 0)
 		return 0;
+	/* /proc mounted with hidepid=invisible hides others' processes */
+	if (error == ENOENT && target_alive(&r->target)) {
+		warnx("/proc/%d: hidden from us, though the process exists "
+		    "(/proc mounted with hidepid?)", (int)r->target.pid);
+		return EXIT_DENIED;
+	}
 	errno = error;
 	warn("/proc/%d", (int)r->target.pid);
-	return error == ESRCH ? EXIT_NO_PROCESS : EXIT_DENIED;
+	switch (error) {
+	case ENOENT:
+	case ESRCH:
+		return EXIT_NO_PROCESS;
+	case EACCES:
+	case EPERM:
+		return EXIT_DENIED;
+	default:
+		return EXIT_INTERNAL;
+	}
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct run	 r;
+	/* static: the exit handler that removes the FIFO runs after main */
+	static struct run r;
 	const char	*errstr, *samples = NULL, *segments = NULL;
 	char		 buf[32];
 	pid_t		 pid = 0;
@@ -196,6 +219,10 @@ main(int argc, char *argv[])
 		    "output");
 
 	r.sigfd = signals_to_fd();
+	/* made before the target runs: failing later would orphan it */
+	if ((r.timerfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		err(EXIT_INTERNAL, "timerfd");
 	r.fifo.fd = r.fifo.dirfd = -1;
 	/* an attach fails before any output file is touched */
 	if (pid != 0 && ((status = target_attach(&r.target, pid)) != 0 ||

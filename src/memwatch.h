@@ -60,12 +60,16 @@ struct probe {
 	int	 status_fd;	/* /proc/PID/status, for VmHWM */
 	int	 clear_fd;	/* /proc/PID/clear_refs, -1 if peaks are sampled */
 	int	 clear_errno;	/* why clear_fd is -1 */
+	int	 image_fd;	/* /proc/PID/maps of the program running */
+	int	 image_errno;	/* why image_fd is -1 */
 	uint64_t page_size;
 };
 int	 probe_open(struct probe *, pid_t);
 int	 probe_rss(const struct probe *, uint64_t *);
 int	 probe_hwm(const struct probe *, uint64_t *);
+int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
+int	 probe_new_image(struct probe *, pid_t, bool *);
 int	 parse_statm(const char *, size_t, uint64_t, uint64_t *);
 int	 parse_status_hwm(const char *, size_t, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
@@ -75,7 +79,7 @@ void	 probe_close(struct probe *);
 /* target.c: the process watched */
 struct target {
 	pid_t	 pid;
-	int	 pidfd;
+	int	 pidfd;		/* -1 where the kernel has no pidfds */
 	bool	 launched;	/* ours to reap, and to pass signals to */
 	int	 gate[2];	/* holds the child back until the FIFO exists */
 	int	 report[2];	/* execvp's errno, if it fails */
@@ -87,6 +91,8 @@ int	 target_attach(struct target *, pid_t);
 int	 target_spawn(struct target *, char *const []);
 int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
+bool	 target_exited(const struct target *);
+bool	 target_alive(const struct target *);
 void	 target_signal(const struct target *, int);
 int	 target_exit_status(const struct target *);
 
@@ -111,6 +117,7 @@ void	 segment_close(struct segment *, int64_t, uint64_t, bool);
 struct output {
 	FILE	*fp;		/* NULL when not requested or failed */
 	const char *path;
+	bool	 regular;	/* a file, which may be removed under us */
 	bool	 failed;
 };
 int	 output_open(struct output *, const char *, const char *);
@@ -137,7 +144,10 @@ struct run {
 	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
 	int64_t		 last_flush;
 	bool		 exact;		/* the peak can still be reset */
+	bool		 new_image;	/* the target has run execve(2) */
+	uint64_t	 copy_hwm;	/* bound on the first image's mark */
 	bool		 stop;		/* asked to stop while attached */
+	bool		 ended;		/* the target ended, seen without a pidfd */
 	bool		 read_warned;
 	uint64_t	 peak_rss;	/* over the whole run */
 	uint64_t	 nsamples;

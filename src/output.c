@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,14 +20,21 @@
 	"start_rss_bytes,end_rss_bytes,delta_bytes,peak_rss_bytes," \
 	"peak_above_end_bytes,samples,peak_exact\n"
 
+/* Give up on o, and remember the loss for the exit status. */
 static void
-fail(struct output *o)
+drop(struct output *o)
 {
-	warn("%s", o->path);
 	if (o->fp != stdout)
 		(void)fclose(o->fp);
 	o->fp = NULL;
 	o->failed = true;
+}
+
+static void
+fail(struct output *o)
+{
+	warn("%s", o->path);
+	drop(o);
 }
 
 /*
@@ -35,10 +44,11 @@ fail(struct output *o)
 int
 output_open(struct output *o, const char *path, const char *kind)
 {
+	struct stat	 st;
 	const char	*header;
 
 	o->fp = NULL;
-	o->failed = false;
+	o->regular = o->failed = false;
 	o->path = path;
 	if (path == NULL)
 		return 0;
@@ -58,6 +68,7 @@ output_open(struct output *o, const char *path, const char *kind)
 		fail(o);
 		return saved;
 	}
+	o->regular = fstat(fileno(o->fp), &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
 }
 
@@ -178,11 +189,26 @@ format_segment(char *row, const struct segment *s)
 	return (size_t)(p - row);
 }
 
+/*
+ * Flush o.  A file removed under memwatch (its directory deleted, say)
+ * takes every write without an error, into nothing anyone can read: that
+ * is a lost output too.
+ */
 void
 output_flush(struct output *o)
 {
-	if (o->fp != NULL && fflush(o->fp) == EOF)
+	struct stat	 st;
+
+	if (o->fp == NULL)
+		return;
+	if (fflush(o->fp) == EOF) {
 		fail(o);
+		return;
+	}
+	if (o->regular && fstat(fileno(o->fp), &st) == 0 && st.st_nlink == 0) {
+		warnx("%s: removed during the run", o->path);
+		drop(o);
+	}
 }
 
 void

@@ -33,8 +33,8 @@ open_proc(pid_t pid, const char *name, int flags)
 int
 probe_open(struct probe *p, pid_t pid)
 {
-	p->statm_fd = p->status_fd = p->clear_fd = -1;
-	p->clear_errno = 0;
+	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
+	p->clear_errno = p->image_errno = 0;
 	p->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	if ((p->statm_fd = open_proc(pid, "statm", O_RDONLY)) == -1 ||
 	    (p->status_fd = open_proc(pid, "status", O_RDONLY)) == -1) {
@@ -45,6 +45,8 @@ probe_open(struct probe *p, pid_t pid)
 	}
 	if ((p->clear_fd = open_proc(pid, "clear_refs", O_WRONLY)) == -1)
 		p->clear_errno = errno;
+	if ((p->image_fd = open_proc(pid, "maps", O_RDONLY)) == -1)
+		p->image_errno = errno;
 	return 0;
 }
 
@@ -75,7 +77,7 @@ parse_statm(const char *buf, size_t len, uint64_t page_size, uint64_t *rss)
 	uint64_t	 size, resident;
 
 	if ((s = scan_u64(s, end, &size)) == NULL || s == end || *s != ' ' ||
-	    (s = scan_u64(s + 1, end, &resident)) == NULL)
+	    scan_u64(s + 1, end, &resident) == NULL)
 		return EINVAL;
 	if (size == 0)
 		return ESRCH;
@@ -139,6 +141,54 @@ probe_hwm(const struct probe *p, uint64_t *hwm)
 }
 
 /*
+ * memwatch's own high-water mark, in bytes.  A launched command's first
+ * image is a copy of memwatch, whose mark the kernel keeps for wait4(2) to
+ * report; fork copies only the anonymous pages, so that mark stays below
+ * memwatch's own.
+ */
+int
+probe_self_hwm(uint64_t *hwm)
+{
+	char	 buf[16384];
+	ssize_t	 n;
+	int	 fd, error;
+
+	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+		return errno;
+	n = read(fd, buf, sizeof(buf));
+	error = errno;
+	(void)close(fd);
+	if (n == -1)
+		return error;
+	return parse_status_hwm(buf, (size_t)n, hwm);
+}
+
+/*
+ * Learn whether pid has executed a program since probe_open() or the last
+ * call, and follow the new one.  An fd of /proc/PID/maps belongs to the
+ * address space it was opened on, and reads empty once execve(2) (or the
+ * exit) has done away with it; a live one always has mappings.  Return 0
+ * and the answer, or an errno if it cannot be told.
+ */
+int
+probe_new_image(struct probe *p, pid_t pid, bool *changed)
+{
+	char	 c;
+	ssize_t	 n;
+
+	if (p->image_fd == -1)
+		return p->image_errno;
+	if ((n = pread(p->image_fd, &c, 1, 0)) == -1)
+		return errno;
+	if ((*changed = n == 0)) {
+		(void)close(p->image_fd);
+		if ((p->image_fd = open_proc(pid, "maps", O_RDONLY)) == -1)
+			p->image_errno = errno;
+	}
+	return 0;
+}
+
+/*
  * Find cminflt, the page faults of the children a process has waited for,
  * in the contents of /proc/PID/stat (field 11; the command name in field 2
  * may hold spaces and parentheses, so fields are counted from its last
@@ -161,7 +211,7 @@ parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
 		for (s++; s < end && *s != ' '; s++)
 			continue;
 	}
-	if (s == end || (s = scan_u64(s + 1, end, cminflt)) == NULL)
+	if (s == end || scan_u64(s + 1, end, cminflt) == NULL)
 		return EINVAL;
 	return 0;
 }
@@ -213,5 +263,7 @@ probe_close(struct probe *p)
 		(void)close(p->status_fd);
 	if (p->clear_fd != -1)
 		(void)close(p->clear_fd);
-	p->statm_fd = p->status_fd = p->clear_fd = -1;
+	if (p->image_fd != -1)
+		(void)close(p->image_fd);
+	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
 }

@@ -1,7 +1,9 @@
 /*
  * target.c: the process memwatch watches, launched as its child or attached
  * to by PID.  A pidfd names it for the whole run, so a reused PID is never
- * watched or signalled by mistake.
+ * watched or signalled by mistake.  Where there are no pidfds, a launched
+ * child, unreaped, keeps its PID anyway, and an attached process's /proc
+ * files, opened once, never follow its PID to another process.
  */
 
 #include "config.h"
@@ -21,6 +23,16 @@
 #include "memwatch.h"
 
 /*
+ * Whether pidfd_open(2) failed for want of pidfds: Linux before 5.3,
+ * valgrind 3.19, or a seccomp filter (EPERM, which it cannot give itself).
+ */
+static bool
+no_pidfds(int error)
+{
+	return error == ENOSYS || error == EPERM;
+}
+
+/*
  * Attach to pid.  Return 0, or an exit status after saying why not.
  */
 int
@@ -28,7 +40,10 @@ target_attach(struct target *t, pid_t pid)
 {
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	if ((t->pidfd = pidfd_open(pid, 0)) == -1) {
+	if ((t->pidfd = pidfd_open(pid, 0)) == -1 && no_pidfds(errno) &&
+	    (kill(pid, 0) == 0 || errno == EPERM))
+		return 0;
+	if (t->pidfd == -1) {
 		warn("pid %d", (int)pid);
 		return errno == ESRCH ? EXIT_NO_PROCESS : EXIT_INTERNAL;
 	}
@@ -113,7 +128,7 @@ target_exec(struct target *t, const char *fifo, const char *name)
 		return child_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 	}
 	/* not yet reaped, so the PID cannot have been reused */
-	if ((t->pidfd = pidfd_open(t->pid, 0)) == -1) {
+	if ((t->pidfd = pidfd_open(t->pid, 0)) == -1 && !no_pidfds(errno)) {
 		warn("pidfd_open");
 		(void)kill(t->pid, SIGKILL);
 		(void)waitpid(t->pid, NULL, 0);
@@ -146,11 +161,44 @@ target_reap(struct target *t)
 	return 0;
 }
 
-/* Pass a signal on to the target, by pidfd so never to a reused PID. */
+/*
+ * Without a pidfd, whether the launched child has exited; it is left
+ * unreaped, for its /proc/PID/stat.
+ */
+bool
+target_exited(const struct target *t)
+{
+	siginfo_t	 si;
+
+	si.si_pid = 0;
+	return waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    0 && si.si_pid != 0;
+}
+
+/* Whether the target still exists, whatever /proc shows of it. */
+bool
+target_alive(const struct target *t)
+{
+	int	 r;
+
+	r = t->pidfd != -1 ? pidfd_send_signal(t->pidfd, 0, NULL, 0) :
+	    kill(t->pid, 0);
+	/* EPERM: there, but another user's */
+	return r == 0 || errno == EPERM;
+}
+
+/*
+ * Pass a signal on to the launched target, by pidfd so never to a reused
+ * PID; without one, by PID, which stays its own until it is reaped.
+ */
 void
 target_signal(const struct target *t, int sig)
 {
-	if (pidfd_send_signal(t->pidfd, sig, NULL, 0) == -1 && errno != ESRCH)
+	int	 r;
+
+	r = t->pidfd != -1 ? pidfd_send_signal(t->pidfd, sig, NULL, 0) :
+	    kill(t->pid, sig);
+	if (r == -1 && errno != ESRCH)
 		warn("signal pid %d", (int)t->pid);
 }
 

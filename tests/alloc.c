@@ -12,6 +12,17 @@
  *	marker LABEL	the same through $MEMWATCH_FIFO, with a label
  *	pidfile F	write our PID to file F
  *	waitsig		wait for SIGUSR2
+ *	usr1		SIGUSR1 to $MEMWATCH_PID, without waiting for it
+ *	burst N		write markers "1" to "N" to $MEMWATCH_FIFO as fast as
+ *			it takes them, without waiting for memwatch to cut
+ *	pipesize N	make $MEMWATCH_FIFO's buffer N bytes
+ *	fork N		fork a child that maps and touches N MiB and exits;
+ *			wait for it
+ *	threads N M MS	start N threads that each map and touch M MiB, hold
+ *			it MS milliseconds, unmap and exit; wait for them
+ *	stop		stop with SIGSTOP until sent SIGCONT
+ *	die		die by SIGKILL
+ *	exec STEP...	execute this program again with the steps after it
  *
  * Memory comes from mmap(2), not malloc, so nothing but the steps moves it.
  */
@@ -20,10 +31,13 @@
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +151,79 @@ mark(const char *label)
 		(void)close(fd);
 }
 
+/* Open $MEMWATCH_FIFO for writing, blocking: memwatch reads it. */
+static int
+open_fifo(void)
+{
+	const char	*fifo;
+	int		 fd;
+
+	if ((fifo = getenv("MEMWATCH_FIFO")) == NULL)
+		errx(2, "MEMWATCH_FIFO is not set");
+	if ((fd = open(fifo, O_WRONLY)) == -1)
+		err(1, "%s", fifo);
+	return fd;
+}
+
+static void
+burst(long n)
+{
+	char	 buf[PIPE_BUF];
+	size_t	 len = 0;
+	int	 fd = open_fifo();
+
+	/* whole lines per write, at most PIPE_BUF bytes, as the protocol asks */
+	for (long i = 1; i <= n; i++) {
+		if (len > sizeof(buf) - 24) {
+			if (write(fd, buf, len) != (ssize_t)len)
+				err(1, "burst");
+			len = 0;
+		}
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%ld\n",
+		    i);
+	}
+	if (len > 0 && write(fd, buf, len) != (ssize_t)len)
+		err(1, "burst");
+	(void)close(fd);
+}
+
+struct thread {
+	pthread_t	 id;
+	size_t		 mib;
+	long		 ms;
+};
+
+static void *
+thread_main(void *arg)
+{
+	struct thread	*t = arg;
+	void		*p = touch(t->mib);
+
+	sleep_ms(t->ms);
+	(void)munmap(p, t->mib * MIB);
+	return NULL;
+}
+
+static void
+threads(long n, size_t mib, long ms)
+{
+	struct thread	*t;
+	int		 error;
+
+	if ((t = calloc((size_t)n, sizeof(*t))) == NULL)
+		err(1, "calloc");
+	for (long i = 0; i < n; i++) {
+		t[i].mib = mib;
+		t[i].ms = ms;
+		if ((error = pthread_create(&t[i].id, NULL, thread_main,
+		    &t[i])) != 0)
+			errc(1, error, "pthread_create");
+	}
+	for (long i = 0; i < n; i++)
+		(void)pthread_join(t[i].id, NULL);
+	free(t);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -145,6 +232,7 @@ main(int argc, char *argv[])
 	int		 nheld = 0, i, sig;
 	sigset_t	 usr2;
 	FILE		*fp;
+	const char	*s;
 
 	(void)sigemptyset(&usr2);
 	(void)sigaddset(&usr2, SIGUSR2);
@@ -187,6 +275,45 @@ main(int argc, char *argv[])
 				err(2, "pidfile");
 		} else if (strcmp(step, "waitsig") == 0) {
 			(void)sigwait(&usr2, &sig);
+		} else if (strcmp(step, "usr1") == 0) {
+			if ((s = getenv("MEMWATCH_PID")) == NULL)
+				errx(2, "usr1: MEMWATCH_PID is not set");
+			if (kill((pid_t)number(s), SIGUSR1) == -1)
+				err(1, "kill %s", s);
+		} else if (strcmp(step, "burst") == 0) {
+			burst(number(argv[++i]));
+		} else if (strcmp(step, "pipesize") == 0) {
+			int	 fd = open_fifo();
+
+			if (fcntl(fd, F_SETPIPE_SZ, (int)number(argv[++i])) ==
+			    -1)
+				err(1, "F_SETPIPE_SZ");
+			(void)close(fd);
+		} else if (strcmp(step, "fork") == 0) {
+			size_t	 mib = (size_t)number(argv[++i]);
+			pid_t	 pid;
+
+			if ((pid = fork()) == -1)
+				err(1, "fork");
+			if (pid == 0) {
+				(void)touch(mib);
+				_exit(0);
+			}
+			if (waitpid(pid, NULL, 0) == -1)
+				err(1, "waitpid");
+		} else if (strcmp(step, "threads") == 0) {
+			long	 n = number(argv[++i]);
+			size_t	 mib = (size_t)number(argv[++i]);
+
+			threads(n, mib, number(argv[++i]));
+		} else if (strcmp(step, "stop") == 0) {
+			(void)raise(SIGSTOP);
+		} else if (strcmp(step, "die") == 0) {
+			(void)raise(SIGKILL);
+		} else if (strcmp(step, "exec") == 0) {
+			argv[i] = argv[0];
+			execv("/proc/self/exe", argv + i);
+			err(1, "exec");
 		} else
 			errx(2, "unknown step: %s", step);
 	}

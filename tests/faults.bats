@@ -34,3 +34,140 @@ load helpers
 	[ -e done ]
 	grep -q "standard output: Broken pipe" err
 }
+
+@test "target dies during a FIFO burst: every marker it wrote is a segment" {
+	# the FIFO, grown to 1 MiB, still holds most of the burst at the death
+	status=0
+	mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" pipesize 1048576 burst 50000 die 2> err || status=$?
+	[ "$status" -eq 137 ]
+	[ "$(rows seg.csv)" -eq 50001 ]
+	[ "$(field label 50001 seg.csv)" = "50000" ]
+	complete out.csv seg.csv err
+}
+
+@test "target killed with SIGKILL in its third segment: all three written" {
+	"$MEMWATCH" -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark alloc 16 marker third alloc 32 pidfile child sleep 10000 2> err &
+	local mw=$!
+	wait_for child .
+	# a few samples of the 32 MiB
+	sleep 0.1
+	kill -KILL "$(cat child)"
+	wait_status $mw
+	[ "$status" -eq 137 ]
+	[ "$(rows seg.csv)" -eq 3 ]
+	[ "$(field label 3 seg.csv)" = "third" ]
+	near "$(field delta_bytes 2 seg.csv)" $(( 16 * MiB )) $TOL
+	near "$(field delta_bytes 3 seg.csv)" $(( 32 * MiB )) $TOL
+	complete out.csv seg.csv err
+}
+
+@test "target dies right after a boundary it asked for: every segment written" {
+	status=0
+	mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 16 usr1 die 2> err || status=$?
+	[ "$status" -eq 137 ]
+	# its numbers are what could be read of a process going away, maybe
+	# nothing: only that it is there, and whole
+	[ "$(rows seg.csv)" -eq 2 ]
+	complete out.csv seg.csv err
+	status=0
+	mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 16 burst 3 die 2> err || status=$?
+	[ "$status" -eq 137 ]
+	[ "$(rows seg.csv)" -eq 4 ]
+	[ "$(field label 4 seg.csv)" = "3" ]
+	complete out.csv seg.csv err
+}
+
+@test "the command stops and is continued: sampled all along, exit 0" {
+	"$MEMWATCH" -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 pidfile child stop alloc 8 2> err &
+	local mw=$!
+	wait_for child .
+	stopped "$(cat child)"
+	local before=$(rows out.csv)
+	sleep 0.5
+	kill -CONT "$(cat child)"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	# 0.5 s at 10 ms while stopped, flushed once a second: some of them
+	# at least are in the file
+	complete out.csv seg.csv err
+	[ "$(rows out.csv)" -ge $(( before + 25 )) ]
+}
+
+@test "the command forks a child: its memory is not counted, last peak not exact" {
+	run --separate-stderr mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark fork 64 mark sleep 50
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 3 ]
+	# the child's 64 MiB are its own, not in the parent's peak
+	near "$(field peak_above_end_bytes 2 seg.csv)" 0 $TOL
+	[ "$(field peak_exact 2 seg.csv)" -eq 1 ]
+	# the child's high-water mark is mixed into the one wait4(2) reports
+	[ "$(field peak_exact 3 seg.csv)" -eq 0 ]
+	echo "$stderr" > err
+	complete out.csv seg.csv err
+}
+
+@test "threads come and go: their memory is counted, peaks exact" {
+	run --separate-stderr mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark threads 4 16 300 mark sleep 50
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 3 ]
+	near "$(field peak_above_end_bytes 2 seg.csv)" $(( 64 * MiB )) $(( 2 * TOL ))
+	[ "$(field peak_exact 2 seg.csv)" -eq 1 ]
+	# a thread's exit leaves nothing in the mark wait4(2) reports
+	[ "$(field peak_exact 3 seg.csv)" -eq 1 ]
+	near "$(field peak_above_end_bytes 3 seg.csv)" 0 $TOL
+	echo "$stderr" > err
+	complete out.csv seg.csv err
+}
+
+@test "the command runs another program: no peak of the old one passed off as exact" {
+	run --separate-stderr mw -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 100 mark exec alloc 20 mark sleep 50
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 3 ]
+	near "$(field peak_rss_bytes 1 seg.csv)" $(( 100 * MiB )) $(( 2 * TOL ))
+	[ "$(field peak_exact 1 seg.csv)" -eq 1 ]
+	# from 100 MiB in the old program to 20 in the new one
+	near "$(field delta_bytes 2 seg.csv)" $(( -80 * MiB )) $(( 2 * TOL ))
+	# the kernel's mark read at its end is the new program's alone
+	[ "$(field peak_exact 2 seg.csv)" -eq 0 ]
+	# the old program's 100 MiB are in the mark wait4(2) reports: not this
+	# segment's peak
+	[ "$(field peak_exact 3 seg.csv)" -eq 0 ]
+	near "$(field peak_rss_bytes 3 seg.csv)" "$(field end_rss_bytes 3 seg.csv)" $TOL
+	echo "$stderr" > err
+	complete out.csv seg.csv err
+}
+
+@test "without pidfds (Linux before 5.3, valgrind 3.19): runs still end right" {
+	# launched: the end shows by SIGCHLD
+	run --separate-stderr "$NOPIDFD" "$MEMWATCH" -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark alloc 16 sleep 50
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 2 ]
+	near "$(field delta_bytes 2 seg.csv)" $(( 16 * MiB )) $TOL
+	echo "$stderr" > err
+	complete out.csv seg.csv err
+	run "$NOPIDFD" "$MEMWATCH" -q -- sh -c 'kill -KILL $$'
+	[ "$status" -eq 137 ]
+	# a signal passed on, by PID
+	"$NOPIDFD" "$MEMWATCH" -q -- "$WORKLOAD" pidfile child sleep 10000 &
+	local mw=$!
+	wait_for child .
+	kill -TERM $mw
+	ended $mw 10
+	wait_status $mw
+	[ "$status" -eq 143 ]
+	# attached: the end shows in /proc
+	"$WORKLOAD" pidfile target waitsig alloc 8 sleep 50 &
+	wait_for target .
+	"$NOPIDFD" "$MEMWATCH" -i 10ms -o out.csv -s seg.csv -p "$(cat target)" 2> err &
+	mw=$!
+	wait_for err "watching pid"
+	kill -USR2 "$(cat target)"
+	ended $mw 10
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	near "$(field delta_bytes 1 seg.csv)" $(( 8 * MiB )) $TOL
+	complete out.csv seg.csv err
+	# and a process that is not there
+	run "$NOPIDFD" "$MEMWATCH" -p $(( $(cat /proc/sys/kernel/pid_max) + 1 ))
+	[ "$status" -eq 123 ]
+}

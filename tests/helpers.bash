@@ -24,6 +24,36 @@ teardown() {
 	for pid in target child; do
 		[ -f "$pid" ] && kill -KILL "$(cat "$pid")" 2>/dev/null || true
 	done
+	if [ -n "${shared-}" ]; then
+		rm -rf "$shared"
+	fi
+}
+
+# needs_root: skip unless root, which the test needs to act as others.
+needs_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to act as another user or mount"
+	command -v setpriv > /dev/null || skip "no setpriv (util-linux)"
+}
+
+# share: copies of memwatch and the workload that any user may run, as
+# $shared/memwatch and $shared/alloc: the build tree and bats' temporary
+# directory may be closed to others.  Removed by teardown.
+share() {
+	shared=$(mktemp -d /tmp/memwatch-test.XXXXXX)
+	chmod 755 "$shared"
+	cp "$MEMWATCH" "$shared/memwatch"
+	cp "$WORKLOAD" "$shared/alloc"
+}
+
+# close_fds: close every descriptor above 2 of this shell (bats keeps some
+# open), so that a limit on their number means what it says, and so that
+# a descriptor found later is not one of bats'.
+close_fds() {
+	local fd
+	for fd in $(ls /proc/$BASHPID/fd); do
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	return 0
 }
 
 # wait_status PID: wait for background job PID; its exit status in $status.
@@ -68,4 +98,80 @@ wait_for() {
 	done
 	echo "timed out waiting for '$2' in $1" >&2
 	return 1
+}
+
+# summary FILE: the numbers of memwatch's summary line in FILE, its
+# standard error: seconds, segments, samples, late.
+summary() {
+	sed -n 's/^memwatch: \([0-9.]*\)s, peak [0-9.]* MiB, \([0-9]*\) segments\{0,1\}, \([0-9]*\) samples\{0,1\}, \([0-9]*\) late$/\1 \2 \3 \4/p' "$1"
+}
+
+# complete OUT SEG ERR: nothing was lost.  The samples CSV OUT has a row
+# for every sample the summary line in ERR counts, the segments CSV SEG a
+# row for every segment, and each segment counts its rows in OUT.
+complete() {
+	local secs nseg nsamples nlate
+	read -r secs nseg nsamples nlate < <(summary "$3")
+	if [ -z "$nsamples" ]; then
+		echo "no summary line in $3" >&2
+		return 1
+	fi
+	if [ "$(rows "$1")" -ne "$nsamples" ] || [ "$(rows "$2")" -ne "$nseg" ]; then
+		echo "$(rows "$1") samples and $(rows "$2") segments written; summary: $(summary "$3")" >&2
+		return 1
+	fi
+	# labels here hold no commas: samples is the next to last field
+	awk -F, 'FNR == 1 { next }
+		NR == FNR { n[$3]++; next }
+		n[$1] + 0 != $(NF - 1) { print "segment " $1 ": " n[$1] + 0 " rows, counted " $(NF - 1); bad = 1 }
+		END { exit bad }' "$1" "$2" >&2
+}
+
+# ended PID SECS: wait up to SECS seconds for PID to end (a zombie counts
+# as ended); fail, saying so, if it does not.
+ended() {
+	local i
+	for (( i = 0; i < $2 * 100; i++ )); do
+		if [ ! -e "/proc/$1" ] || grep -q '^State:.Z' "/proc/$1/status" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.01
+	done
+	echo "pid $1 still running after $2 s" >&2
+	return 1
+}
+
+# stopped PID: wait up to 10 s for PID to be stopped.
+stopped() {
+	local i
+	for (( i = 0; i < 1000; i++ )); do
+		grep -q '^State:.T' "/proc/$1/status" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "pid $1 not stopped after 10 s" >&2
+	return 1
+}
+
+# wait_rows FILE N: wait up to 30 s for the CSV FILE to have N data rows.
+wait_rows() {
+	local i
+	for (( i = 0; i < 3000; i++ )); do
+		[ -f "$1" ] && [ "$(rows "$1")" -ge "$2" ] && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for $2 rows in $1" >&2
+	return 1
+}
+
+# sanitized: whether memwatch was built with AddressSanitizer, whose shadow
+# memory and allocator make memwatch's own RSS move for reasons of their
+# own.  Every instrumented object calls __asan_init, and the name stays in
+# the binary, stripped or not.
+sanitized() {
+	LC_ALL=C grep -q -a __asan_init "$MEMWATCH"
+}
+
+# hwm_kib PID: the high-water mark of PID's resident set, in KiB.
+hwm_kib() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }

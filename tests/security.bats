@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# What memwatch lets in and out: no descriptor of its own reaches the
+# command; planted paths are refused; under hidepid it fails clearly.
+# Tests that act as another user or mount need root and skip without it.
+
+load helpers
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return
+	unset XDG_RUNTIME_DIR
+	export TMPDIR="$BATS_TEST_TMPDIR/run"
+	mkdir -p "$TMPDIR"
+	userdir="$TMPDIR/memwatch-$(id -u)"
+}
+
+@test "no descriptor of memwatch's reaches the command" {
+	# both CSVs, the FIFO, the /proc files, signalfd, timerfd, pidfd open
+	( close_fds && exec "$MEMWATCH" -q -o out.csv -s seg.csv -- sh -c 'ls /proc/$$/fd; echo "memwatch has $(ls /proc/$MEMWATCH_PID/fd | wc -l)"' ) > fds 2> err
+	cat fds err
+	[ "$(head -n -1 fds | tr '\n' ' ')" = "0 1 2 " ]
+	# so there was something to leak
+	[[ "$(tail -1 fds)" =~ ^memwatch\ has\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 12 ]
+}
+
+# planted MODE [OWNER]: attach memwatch with a PID directory planted for
+# the target, mode MODE, owned by OWNER; check that it is refused, saying
+# WHY, and left as it was.
+planted() {
+	rm -rf "$userdir" target err
+	"$WORKLOAD" pidfile target waitsig &
+	wait_for target .
+	local dir="$userdir/$(cat target)"
+	mkdir -p -m 0700 "$userdir"
+	mkdir -m "$1" "$dir"
+	[ -z "${2-}" ] || chown "$2" "$dir"
+	"$MEMWATCH" -s seg.csv -p "$(cat target)" 2> err &
+	local mw=$!
+	wait_for err "watching pid"
+	kill -USR2 "$(cat target)"
+	wait_status $mw
+	cat err
+	[ "$status" -eq 0 ]
+	if [ -z "${2-}" ]; then
+		grep -q "$dir: mode $1 lets others in: refusing it" err
+	else
+		grep -q "$dir: owned by uid $(id -u "$2"), not by us: refusing it" err
+	fi
+	# not used, not removed
+	[ -d "$dir" ]
+	[ -z "$(ls -A "$dir")" ]
+}
+
+@test "a planted PID directory open to others is refused" {
+	planted 0777
+	planted 0750
+}
+
+@test "a planted PID directory of another user is refused" {
+	needs_root
+	planted 0700 nobody
+	planted 0777 nobody
+}
+
+@test "a FIFO of another user at the marker's path: replaced if stale, refused if held" {
+	needs_root
+	"$WORKLOAD" pidfile target waitsig &
+	wait_for target .
+	local dir="$userdir/$(cat target)"
+	mkdir -p -m 0700 "$userdir" "$dir"
+	mkfifo -m 0666 "$dir/marker"
+	chown nobody "$dir/marker"
+	# held open for reading, as a memwatch would
+	sh -c 'exec 3<> "$1"; echo held > "$2"; exec sleep 30' sh "$dir/marker" held &
+	local holder=$!
+	wait_for held .
+	"$MEMWATCH" -s seg.csv -p "$(cat target)" 2> err &
+	local mw=$!
+	wait_for err "watching pid"
+	kill -TERM $mw
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	grep -q "$dir: in use by another memwatch" err
+	[ "$(stat -c '%U %a' "$dir/marker")" = "nobody 666" ]
+	# once nobody holds it, it is stale: replaced by memwatch's own
+	kill $holder
+	wait $holder || true
+	rm err
+	"$MEMWATCH" -s seg.csv -p "$(cat target)" 2> err &
+	mw=$!
+	wait_for err "watching pid"
+	[ "$(stat -c '%U %a' "$dir/marker")" = "root 600" ]
+	kill -TERM $mw
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	[ ! -e "$dir" ]
+}
+
+# hidepid MODE CMD...: run CMD in a PID namespace of its own, whose /proc
+# is mounted with hidepid=MODE.
+hidepid() {
+	local mode=$1
+	shift
+	unshare --mount --pid --fork --mount-proc sh -c '
+		mount -o remount,hidepid=$0 /proc || exit 99
+		exec "$@"' "$mode" "$@"
+}
+
+@test "/proc with hidepid: another user's process, a clear error and exit 122" {
+	needs_root
+	hidepid invisible true 2> /dev/null || skip "cannot mount /proc with hidepid here"
+	share
+	local mode
+	for mode in invisible noaccess; do
+		run hidepid $mode sh -c '
+			"$1/alloc" pidfile target waitsig &
+			while [ ! -s target ]; do sleep 0.01; done
+			setpriv --reuid=nobody --regid=nogroup --clear-groups \
+				"$1/memwatch" -o - -p "$(cat target)"
+			echo "attach: $?"
+			# its own processes it still sees, and watches
+			setpriv --reuid=nobody --regid=nogroup --clear-groups \
+				"$1/memwatch" -q -s - -- "$1/alloc" alloc 8 mark sleep 10 | wc -l
+			kill -KILL $!' sh "$shared"
+		echo "$output"
+		rm -f target
+		[ "$status" -eq 0 ]
+		case $mode in
+		invisible)
+			[[ "${lines[0]}" =~ ^"memwatch: /proc/"[0-9]+": hidden from us, though the process exists (/proc mounted with hidepid?)"$ ]] ;;
+		noaccess)
+			[[ "${lines[0]}" =~ ^"memwatch: /proc/"[0-9]+": Operation not permitted"$ ]] ;;
+		esac
+		[ "${lines[1]}" = "attach: 122" ]
+		# a header and two segments
+		[ "${lines[2]}" -eq 3 ]
+	done
+}
