@@ -5,12 +5,7 @@
 load helpers
 
 setup() {
-	cd "$BATS_TEST_TMPDIR" || return
-	# a base directory of the test's own, so nothing else interferes
-	unset XDG_RUNTIME_DIR
-	export TMPDIR="$BATS_TEST_TMPDIR/run"
-	mkdir -p "$TMPDIR"
-	userdir="$TMPDIR/memwatch-$(id -u)"
+	fifo_setup
 }
 
 # leftovers USERDIR: the PID directories still in it.

@@ -15,6 +15,16 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return
 }
 
+# fifo_setup: a base for FIFO directories of the test's own, so nothing
+# else interferes; $userdir is memwatch's per-user directory under it.
+fifo_setup() {
+	cd "$BATS_TEST_TMPDIR" || return
+	unset XDG_RUNTIME_DIR
+	export TMPDIR="$BATS_TEST_TMPDIR/run"
+	mkdir -p "$TMPDIR"
+	userdir="$TMPDIR/memwatch-$(id -u)"
+}
+
 # Background processes left by a failed test would keep bats waiting.
 teardown() {
 	local pid

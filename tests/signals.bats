@@ -7,11 +7,7 @@
 load helpers
 
 setup() {
-	cd "$BATS_TEST_TMPDIR" || return
-	unset XDG_RUNTIME_DIR
-	export TMPDIR="$BATS_TEST_TMPDIR/run"
-	mkdir -p "$TMPDIR"
-	userdir="$TMPDIR/memwatch-$(id -u)"
+	fifo_setup
 }
 
 # signo NAME: the number of signal NAME.
