@@ -7,7 +7,7 @@
  * i holds 1 + i % 5 ms), unmap them, then idle 20 ms.  Under memwatch
  * ($MEMWATCH_PID set) a SIGUSR1 before each spike and one after the last
  * put every spike in a segment of its own; each mark waits until memwatch
- * has taken the signal, as tests/alloc.c does.  Memory comes from mmap(2),
+ * has taken the signal (tests/settle.c).  Memory comes from mmap(2),
  * so nothing but the spikes moves it, in huge pages where the kernel has
  * them (MADV_HUGEPAGE), so that a spike takes milliseconds to build, not
  * the hundreds that 16384 page faults take on a virtual machine.  file
@@ -24,13 +24,14 @@
 #include <sys/mman.h>
 
 #include <err.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "settle.h"
 
 #define MIB	(1024 * 1024)
 #define IDLE_MS	20
@@ -40,15 +41,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: spikes count mib file\n");
 	exit(2);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		continue;
 }
 
 /* Return CLOCK_REALTIME in seconds. */
@@ -61,46 +53,15 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Return true while SIGUSR1 is pending for pid or pid is not asleep. */
-static int
-busy(pid_t pid)
-{
-	char	 path[64], line[256];
-	FILE	*fp;
-	unsigned long long mask;
-	char	 state;
-	int	 busy = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		err(1, "%s", path);
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "State: %c", &state) == 1 && state != 'S')
-			busy = 1;
-		if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
-		    sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
-		    (mask & (1ULL << (SIGUSR1 - 1))))
-			busy = 1;
-	}
-	fclose(fp);
-	return busy;
-}
-
 /* SIGUSR1 to memwatch (pid 0: none), then wait until it has taken it. */
 static void
 mark(pid_t pid)
 {
-	int	 tries;
-
 	if (pid == 0)
 		return;
 	if (kill(pid, SIGUSR1) == -1)
 		err(1, "kill %d", (int)pid);
-	for (tries = 0; busy(pid); tries++) {
-		if (tries == 10000)
-			errx(1, "mark: memwatch did not take SIGUSR1");
-		sleep_ms(1);
-	}
+	settle(pid, -1);
 }
 
 int

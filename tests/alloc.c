@@ -29,12 +29,10 @@
 
 #include "config.h"
 
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <err.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -42,20 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "settle.h"
 
 #define MIB	(1024 * 1024)
 #define HELD	64
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		continue;
-}
 
 static long
 number(const char *s)
@@ -84,49 +74,13 @@ touch(size_t mib)
 	return p;
 }
 
-/* True while SIGUSR1 is pending for pid or pid is not asleep. */
-static int
-busy(pid_t pid)
-{
-	char	 path[64], line[256];
-	FILE	*fp;
-	unsigned long long mask;
-	char	 state;
-	int	 busy = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		err(1, "%s", path);
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "State: %c", &state) == 1 && state != 'S')
-			busy = 1;
-		if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
-		    sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
-		    (mask & (1ULL << (SIGUSR1 - 1))))
-			busy = 1;
-	}
-	fclose(fp);
-	return busy;
-}
-
-/* True while the FIFO at fd holds bytes memwatch has not read. */
-static int
-unread(int fd)
-{
-	int	 n = 0;
-
-	if (fd != -1 && ioctl(fd, FIONREAD, &n) == -1)
-		err(1, "FIONREAD");
-	return n > 0;
-}
-
 /* Cut a segment: by SIGUSR1 if label is NULL, else through the FIFO. */
 static void
 mark(const char *label)
 {
 	const char	*s = getenv("MEMWATCH_PID"), *fifo;
 	pid_t		 pid;
-	int		 tries, fd = -1;
+	int		 fd = -1;
 
 	if (s == NULL)
 		errx(2, "mark: MEMWATCH_PID is not set");
@@ -142,11 +96,7 @@ mark(const char *label)
 		if (dprintf(fd, "%s\n", label) < 0)
 			err(1, "%s", fifo);
 	}
-	for (tries = 0; unread(fd) || busy(pid); tries++) {
-		if (tries == 10000)
-			errx(1, "mark: memwatch did not take the boundary");
-		sleep_ms(1);
-	}
+	settle(pid, fd);
 	if (fd != -1)
 		(void)close(fd);
 }
