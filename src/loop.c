@@ -69,9 +69,34 @@ new_image(struct run *r)
 	return changed;
 }
 
+/* Record a sample of rss bytes in the current segment and the samples CSV. */
+static void
+record_sample(struct run *r, uint64_t rss)
+{
+	r->nsamples++;
+	if (rss > r->peak_rss)
+		r->peak_rss = rss;
+	segment_sample(&r->segment, rss);
+	output_sample(&r->samples, now_ns() - r->start, rss, r->segment.index);
+}
+
+/* A sample that could not be taken: say why, once, unless it is the end. */
+static void
+sample_failed(struct run *r, int error)
+{
+	/* without a pidfd, how the end of an attached process shows */
+	if (error == ESRCH && r->target.pidfd == -1 && !r->target.launched)
+		r->ended = true;
+	if (error != ESRCH && !r->read_warned) {
+		r->read_warned = true;
+		errno = error;
+		warn("/proc/%d/statm", (int)r->target.pid);
+	}
+}
+
 /*
- * Take one sample and record it in the current segment and the samples
- * CSV.  Return 0, or the errno of a process that could not be read.
+ * Take one sample and record it.  Return 0, or the errno of a process that
+ * could not be read.
  */
 static int
 take_sample(struct run *r)
@@ -79,24 +104,11 @@ take_sample(struct run *r)
 	uint64_t	 rss;
 	int		 error;
 
-	if ((error = probe_rss(&r->probe, &rss)) != 0) {
-		/* without a pidfd, how the end of an attached process shows */
-		if (error == ESRCH && r->target.pidfd == -1 &&
-		    !r->target.launched)
-			r->ended = true;
-		if (error != ESRCH && !r->read_warned) {
-			r->read_warned = true;
-			errno = error;
-			warn("/proc/%d/statm", (int)r->target.pid);
-		}
-		return error;
-	}
-	r->nsamples++;
-	if (rss > r->peak_rss)
-		r->peak_rss = rss;
-	segment_sample(&r->segment, rss);
-	output_sample(&r->samples, now_ns() - r->start, rss, r->segment.index);
-	return 0;
+	if ((error = probe_rss(&r->probe, &rss)) != 0)
+		sample_failed(r, error);
+	else
+		record_sample(r, rss);
+	return error;
 }
 
 static void
@@ -314,9 +326,12 @@ start_run(struct run *r)
 	/* unknown: then no mark from wait4(2) can be told from the copy's */
 	if (r->target.launched && probe_self_hwm(&r->copy_hwm) != 0)
 		r->copy_hwm = UINT64_MAX;
-	(void)probe_rss(&r->probe, &rss);
+	error = probe_rss(&r->probe, &rss);
 	segment_open(&r->segment, 1, "segment 1", 0, rss);
-	(void)take_sample(r);
+	if (error != 0)
+		sample_failed(r, error);
+	else
+		record_sample(r, rss);
 }
 
 /* Leave with the command's status, unless an output was lost. */

@@ -50,6 +50,28 @@ probe_open(struct probe *p, pid_t pid)
 	return 0;
 }
 
+/*
+ * Read what one read(2) gives of the file just opened as fd (-1: the open
+ * failed, with errno), and close it.  Return 0 and the length, or an errno.
+ */
+static int
+read_and_close(int fd, char *buf, size_t size, size_t *len)
+{
+	ssize_t	 n;
+	int	 error;
+
+	*len = 0;
+	if (fd == -1)
+		return errno;
+	n = read(fd, buf, size);
+	error = errno;
+	(void)close(fd);
+	if (n == -1)
+		return error;
+	*len = (size_t)n;
+	return 0;
+}
+
 /* Read one unsigned decimal field; return the position after it or NULL. */
 static const char *
 scan_u64(const char *s, const char *end, uint64_t *v)
@@ -150,17 +172,13 @@ int
 probe_self_hwm(uint64_t *hwm)
 {
 	char	 buf[16384];
-	ssize_t	 n;
-	int	 fd, error;
+	size_t	 len;
+	int	 error;
 
-	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
-		return errno;
-	n = read(fd, buf, sizeof(buf));
-	error = errno;
-	(void)close(fd);
-	if (n == -1)
+	if ((error = read_and_close(open("/proc/self/status", O_RDONLY |
+	    O_CLOEXEC), buf, sizeof(buf), &len)) != 0)
 		return error;
-	return parse_status_hwm(buf, (size_t)n, hwm);
+	return parse_status_hwm(buf, len, hwm);
 }
 
 /*
@@ -226,17 +244,12 @@ probe_had_children(pid_t pid, bool *had)
 {
 	char	 buf[1024];
 	uint64_t cminflt;
-	ssize_t	 n;
-	int	 fd, error;
+	size_t	 len;
+	int	 error;
 
-	if ((fd = open_proc(pid, "stat", O_RDONLY)) == -1)
-		return errno;
-	n = read(fd, buf, sizeof(buf));
-	error = errno;
-	(void)close(fd);
-	if (n == -1)
-		return error;
-	if ((error = parse_stat_cminflt(buf, (size_t)n, &cminflt)) != 0)
+	if ((error = read_and_close(open_proc(pid, "stat", O_RDONLY), buf,
+	    sizeof(buf), &len)) != 0 ||
+	    (error = parse_stat_cminflt(buf, len, &cminflt)) != 0)
 		return error;
 	/* a child that ran at all took page faults */
 	*had = cminflt > 0;

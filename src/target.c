@@ -175,30 +175,30 @@ target_exited(const struct target *t)
 	    0 && si.si_pid != 0;
 }
 
+/*
+ * Send sig to the target, by pidfd so never to a reused PID; without one,
+ * by PID, which a launched child keeps until it is reaped.
+ */
+static int
+send_signal(const struct target *t, int sig)
+{
+	return t->pidfd != -1 ? pidfd_send_signal(t->pidfd, sig, NULL, 0) :
+	    kill(t->pid, sig);
+}
+
 /* Whether the target still exists, whatever /proc shows of it. */
 bool
 target_alive(const struct target *t)
 {
-	int	 r;
-
-	r = t->pidfd != -1 ? pidfd_send_signal(t->pidfd, 0, NULL, 0) :
-	    kill(t->pid, 0);
 	/* EPERM: there, but another user's */
-	return r == 0 || errno == EPERM;
+	return send_signal(t, 0) == 0 || errno == EPERM;
 }
 
-/*
- * Pass a signal on to the launched target, by pidfd so never to a reused
- * PID; without one, by PID, which stays its own until it is reaped.
- */
+/* Pass a signal on to the launched target. */
 void
 target_signal(const struct target *t, int sig)
 {
-	int	 r;
-
-	r = t->pidfd != -1 ? pidfd_send_signal(t->pidfd, sig, NULL, 0) :
-	    kill(t->pid, sig);
-	if (r == -1 && errno != ESRCH)
+	if (send_signal(t, sig) == -1 && errno != ESRCH)
 		warn("signal pid %d", (int)t->pid);
 }
 
