@@ -99,15 +99,26 @@ near() {
 	fi
 }
 
-# wait_for FILE PATTERN: wait up to 10 s for PATTERN to appear in FILE.
-wait_for() {
-	local i
-	for (( i = 0; i < 1000; i++ )); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
+# eventually SECS WHY COMMAND...: run COMMAND every 10 ms until it
+# succeeds, for up to SECS seconds; fail, saying WHY, if it never does.
+eventually() {
+	local secs=$1 why=$2 i
+	shift 2
+	for (( i = 0; i < secs * 100; i++ )); do
+		"$@" && return 0
 		sleep 0.01
 	done
-	echo "timed out waiting for '$2' in $1" >&2
+	echo "$why" >&2
 	return 1
+}
+
+# wait_for FILE PATTERN: wait up to 10 s for PATTERN to appear in FILE.
+wait_for() {
+	eventually 10 "timed out waiting for '$2' in $1" has "$1" "$2"
+}
+
+has() {
+	grep -q -- "$2" "$1" 2>/dev/null
 }
 
 # summary FILE: the numbers of memwatch's summary line in FILE, its
@@ -140,37 +151,26 @@ complete() {
 # ended PID SECS: wait up to SECS seconds for PID to end (a zombie counts
 # as ended); fail, saying so, if it does not.
 ended() {
-	local i
-	for (( i = 0; i < $2 * 100; i++ )); do
-		if [ ! -e "/proc/$1" ] || grep -q '^State:.Z' "/proc/$1/status" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.01
-	done
-	echo "pid $1 still running after $2 s" >&2
-	return 1
+	eventually "$2" "pid $1 still running after $2 s" gone "$1"
+}
+
+gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:.Z' "/proc/$1/status" 2>/dev/null
 }
 
 # stopped PID: wait up to 10 s for PID to be stopped.
 stopped() {
-	local i
-	for (( i = 0; i < 1000; i++ )); do
-		grep -q '^State:.T' "/proc/$1/status" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "pid $1 not stopped after 10 s" >&2
-	return 1
+	eventually 10 "pid $1 not stopped after 10 s" \
+	    grep -qs '^State:.T' "/proc/$1/status"
 }
 
 # wait_rows FILE N: wait up to 30 s for the CSV FILE to have N data rows.
 wait_rows() {
-	local i
-	for (( i = 0; i < 3000; i++ )); do
-		[ -f "$1" ] && [ "$(rows "$1")" -ge "$2" ] && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for $2 rows in $1" >&2
-	return 1
+	eventually 30 "timed out waiting for $2 rows in $1" has_rows "$1" "$2"
+}
+
+has_rows() {
+	[ -f "$1" ] && [ "$(rows "$1")" -ge "$2" ]
 }
 
 # sanitized: whether memwatch was built with AddressSanitizer, whose shadow
