@@ -149,3 +149,22 @@ stage() {
 	# and not in every tick: at most about once a second
 	[ "$(awk -F, 'NR > 1 && $7 != ""' out.csv | wc -l)" -le 4 ]
 }
+
+@test "the README's pipeline example, run as written, reports the children's memory" {
+	local readme=$BATS_TEST_DIRNAME/../README
+	sed -n '/^    cat > pipeline.sh <<.EOF.$/,/^    EOF$/p' "$readme" |
+		sed '1d;$d;s/^    //' > pipeline.sh
+	grep -q 'memwatch mark' pipeline.sh
+	chmod +x pipeline.sh
+	mkdir bin
+	ln -s "$MEMWATCH" bin/memwatch
+	PATH=$PWD/bin:$PATH run mw -q -s phases.csv -- ./pipeline.sh
+	[ "$status" -eq 0 ]
+	local load train
+	load=$(awk -F, '$2 == "load" { print $9 }' phases.csv)
+	train=$(awk -F, '$2 == "train" { print $9 }' phases.csv)
+	[ "$load" -ge $(( 200 * MiB )) ]
+	[ "$load" -lt $(( 250 * MiB )) ]
+	[ "$train" -ge $(( 300 * MiB )) ]
+	[ "$train" -lt $(( 350 * MiB )) ]
+}
