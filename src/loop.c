@@ -223,7 +223,7 @@ end_run(struct run *r)
 {
 	struct segment	 closed;
 	struct sample	 s;
-	uint64_t	 reaped = 1;
+	uint64_t	 reaped = UINT64_MAX;	/* unknown: as if it had */
 	int		 error;
 
 	fifo_drain_lines(r->fifo, on_marker_line, r);
@@ -238,7 +238,7 @@ end_run(struct run *r)
 			errno = error;
 			warn("wait for pid %d", (int)r->target->pid);
 		}
-		meter_exited(&r->meter, elapsed(r), r->target, reaped > 0,
+		meter_exited(&r->meter, elapsed(r), r->target, reaped,
 		    &closed);
 	}
 	record_segment(r, &closed, "");

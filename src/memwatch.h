@@ -113,6 +113,7 @@ struct member {
 	bool	 reset_ok;	/* its mark can be reset */
 	bool	 others;	/* another memwatch resets its mark */
 	bool	 unreadable;	/* its memory cannot be read: not counted */
+	bool	 ended;		/* the root, reaped: its mark is in hwm */
 };
 struct tree {
 	struct member *m;	/* m[0] is the root */
@@ -293,6 +294,7 @@ struct meter {
 	bool		 sampled;	/* the last boundary took a sample */
 	bool		 new_image;	/* the root has run execve(2) */
 	bool		 incomplete;	/* a period's marks say nothing */
+	bool		 bound_only;	/* the root's last mark is a bound */
 	uint64_t	 upper;		/* highest sum of marks, this segment */
 	uint64_t	 single;	/* highest mark of one member, this segment */
 	uint64_t	 hwm_at_open;	/* the root's mark when it opened */
@@ -312,8 +314,8 @@ void	 meter_cut(struct meter *, int64_t, const char *, struct segment *,
 	    struct sample *);
 void	 meter_stop(struct meter *, int64_t, struct segment *,
 	    struct sample *);
-void	 meter_exited(struct meter *, int64_t, const struct target *, bool,
-	    struct segment *);
+void	 meter_exited(struct meter *, int64_t, const struct target *,
+	    uint64_t, struct segment *);
 
 /* loop.c: the one event loop */
 struct watched {		/* what main() set up for the loop */
