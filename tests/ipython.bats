@@ -57,12 +57,17 @@ seg() {
 		$2 == label { print $c }' seg.csv
 }
 
-# line_for N: the line cell N should get, made from its segments row.
+# line_for N: the line cell N should get, made from its segments rows: the
+# one labelled "In [N]" and those the cell cut after it, up to "idle".
 line_for() {
-	awk -F, -v label="In [$1]" '$2 == label {
-		printf "%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above " \
-		    "current, total RAM usage %.2f MiB\n", $2, $8 / 1048576, \
-		    $5, $10 / 1048576, $7 / 1048576 }' seg.csv
+	awk -F, -v label="In [$1]" '
+		$2 == label { on = 1; first = $6 }
+		on && $2 == "idle" { exit }
+		on { dur += $5; last = $7; if ($9 + 0 > peak) peak = $9 }
+		END { printf "%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB " \
+		    "above current, total RAM usage %.2f MiB\n", label, \
+		    (last - first) / 1048576, dur, (peak - last) / 1048576, \
+		    last / 1048576 }' seg.csv
 }
 
 # shows REGEX: the screen as a whole matches Perl REGEX (\n between lines).
@@ -200,6 +205,43 @@ shows() {
 	! grep -q 'Error in callback' screen
 }
 
+@test "ipython: a cell that cuts its own segments (FIFO marker, SIGUSR1) gets one line, of all its segments" {
+	needs_ipython
+	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
+		expect In \[1\]:
+		send x = b'x' * (8 << 20); get_ipython().system('echo phase > "$MEMWATCH_FIFO"'); y = b'y' * (16 << 20)
+		expect ^In \[1\] used 
+		expect In \[2\]:
+		send !echo phase > $MEMWATCH_FIFO
+		expect ^In \[2\] used 
+		expect In \[3\]:
+		send import os, signal; z = b'z' * (8 << 20); os.kill(int(os.environ['MEMWATCH_PID']), signal.SIGUSR1); w = b'w' * (8 << 20)
+		expect ^In \[3\] used 
+		expect In \[4\]:
+		send 4 + 4
+		expect ^In \[4\] used 
+		expect In \[5\]:
+		send exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	! grep -q 'no answer from memwatch' screen
+	local n
+	for n in 1 2 3 4 5; do
+		[ "$(lines $n)" -eq 1 ]
+		grep -qxF -- "$(line_for $n)" screen
+	done
+	# the cells' own boundaries are in the timeline
+	[ "$(grep -c '^[0-9]*,phase,' seg.csv)" -eq 2 ]
+	[[ "$(grep -A1 '^[0-9]*,In \[3\],' seg.csv | tail -n 1)" == *,"segment "[0-9]*,* ]]
+	# and each line holds the whole cell: 24 MiB, then 16 MiB
+	local used
+	used=$(sed -n 's/^In \[1\] used \([0-9]*\)\..*/\1/p' screen)
+	[ "$used" -ge 23 ] && [ "$used" -le 25 ]
+	used=$(sed -n 's/^In \[3\] used \([0-9]*\)\..*/\1/p' screen)
+	[ "$used" -ge 15 ] && [ "$used" -le 17 ]
+}
+
 @test "ipython: the user's own PYTHONSTARTUP still runs, and no names are left behind" {
 	needs_ipython
 	printf '%s\n' "mine = 'ran'" "print('user startup ' + mine)" > mine.py
@@ -222,7 +264,7 @@ shows() {
 	shows "Out\[1\]: \['In', 'Out', 'exit', 'get_ipython', 'mine', 'quit'\]\n"
 	# the user's environment again, for what they start from IPython
 	shows "\n$PWD/mine.py False\n"
-	shows "\n$(cd "$PYTHONDIR" && pwd -P)/memwatch.py\n"
+	shows "\n$(cd "$PYTHONDIR" && pwd -P)/memwatch/__init__.py\n"
 }
 
 @test "python: the plain REPL runs the user's PYTHONSTARTUP and nothing else" {
@@ -275,6 +317,7 @@ shows() {
 		kill CONT command
 		send %memwatch on
 		expect ^memwatch: per-cell lines on
+		expect ^In \[4\] used 
 		expect In \[5\]:
 		send 5 + 5
 		expect ^In \[5\] used 
@@ -284,16 +327,19 @@ shows() {
 	EOF
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^memwatch: no answer' screen)" -eq 1 ]
-	[ "$(lines 1)" -eq 1 ]
-	[ "$(lines 5)" -eq 1 ]
+	local n
+	for n in 1 4 5 6; do
+		[ "$(lines $n)" -eq 1 ]
+	done
 	grep -qxF -- "$(line_for 5)" screen
-	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 3 ]
-	# while quiet, no markers: no segment for cells 3 and 4
+	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 4 ]
+	# while quiet, no markers: no segment for cell 3; the rest of the on
+	# cell is measured
 	[ -z "$(seg 'In [3]' segment)" ]
-	[ -z "$(seg 'In [4]' segment)" ]
+	[ -n "$(seg 'In [4]' segment)" ]
 }
 
-@test "ipython: %memwatch last, history, off and on; memwatch.measurements and history()" {
+@test "ipython: %memwatch last, history, off and on, bad subcommands; memwatch.measurements and history() without pandas imported" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
 		expect In \[1\]:
@@ -315,25 +361,44 @@ shows() {
 		expect In \[6\]:
 		send %memwatch on
 		expect ^memwatch: per-cell lines on
+		expect ^In \[6\] used 
 		expect In \[7\]:
-		send import memwatch; m = memwatch.measurements; print(len(memwatch.cells), m.memory_usage > 0, type(memwatch.history()).__name__)
+		send import memwatch, sys; m = memwatch.measurements; print(len(memwatch.cells), m.memory_usage > 0, type(memwatch.history()).__name__, 'pandas' in sys.modules)
 		expect ^In \[7\] used 
 		expect In \[8\]:
+		send %memwatch off now
+		expect ^UsageError: %memwatch off takes no arguments
+		expect ^In \[8\] used 
+		expect In \[9\]:
+		send %memwatch bogus
+		expect ^UsageError: unknown subcommand 'bogus'
+		expect ^In \[9\] used 
+		expect In \[10\]:
+		send import pandas
+		expect ^In \[10\] used 
+		expect In \[11\]:
+		send %memwatch history
+		expect ^In \[11\] used 
+		expect In \[12\]:
 		send exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	# last: cell 1's line again
 	[ "$(grep -cxF -- "$(line_for 1)" screen)" -eq 2 ]
-	shows 'Out\[3\]: \n +memory_delta +time_delta +memory_peak +memory_usage\ncell +\n1 +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n2 '
-	# off: the off cell still gets its line, the next none, nor the on cell
+	# history: rows of memwatch.Cell, pandas left alone
+	shows 'Out\[3\]: \n\[Cell\(cell=1, memory_delta=[-0-9.e]+, time_delta=[0-9.e-]+, memory_peak=[0-9.e-]+, memory_usage=[0-9.]+\),\n Cell\(cell=2, '
+	shows '\n5 True list False\n'
+	# off: the off cell still gets its line, the next none; on: the rest
+	# of the on cell is measured
 	[ "$(lines 5)" -eq 0 ]
-	[ "$(lines 6)" -eq 0 ]
 	[ -z "$(seg 'In [5]' segment)" ]
-	[ -z "$(seg 'In [6]' segment)" ]
-	shows '\n4 True DataFrame\n'
+	# the usage lists the subcommands
+	shows 'usage:\n%memwatch +say whether lines are on [^\n]*\n%memwatch on +'
+	# with pandas imported, a DataFrame
+	shows 'Out\[11\]: \n +memory_delta +time_delta +memory_peak +memory_usage\ncell +\n1 +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n2 '
 	local n
-	for n in 2 3 4 7 8; do
+	for n in 2 3 4 6 7 8 9 10 11 12; do
 		[ "$(lines $n)" -eq 1 ]
 		grep -qxF -- "$(line_for $n)" screen
 	done
@@ -423,9 +488,9 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	# the kernel ended, and memwatch with it
 	[ "$status" -eq 0 ]
 	grep -q '^    %run .*/startup.py$' memwatch.err
-	[ "$(cat cell-1.txt)" = "memwatch: a line after each cell; %memwatch off stops them, %memwatch history lists them" ]
+	[ "$(head -n 1 cell-1.txt)" = "memwatch: a line after each cell; %memwatch off stops them, %memwatch history lists them" ]
 	local n
-	for n in 2 3 4 5 6; do
+	for n in 1 2 3 4 5 6; do
 		[ "$(grep -c ' used .* MiB RAM in ' cell-$n.txt)" -eq 1 ]
 		[ "$(tail -n 1 cell-$n.txt)" = "$(line_for $n)" ]
 	done

@@ -41,7 +41,7 @@ def __getattr__(name):
 def history():
     """Every cell measured: a pandas DataFrame indexed by cell number if
     pandas is imported already, else a list of Cell.  memwatch never
-    imports pandas itself: that would add some 30 MiB to the process it
+    imports pandas itself: that would add tens of MiB to the process it
     measures."""
     return _SESSION.history()
 

@@ -211,7 +211,7 @@ class Session:
     def history(self):
         """Every cell measured: a pandas DataFrame indexed by cell number
         if pandas is already imported, else a list of Cell.  pandas is
-        never imported for it: that would add some 30 MiB to the process
+        never imported for it: that would add tens of MiB to the process
         memwatch measures."""
         pandas = sys.modules.get("pandas")
         if pandas is None:
