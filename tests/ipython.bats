@@ -473,18 +473,55 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	[ "$(grep -c 'memwatch: peaks are sampled, not exact' <<< "$stderr")" -eq 1 ]
 }
 
+# hint_for COMMAND...: what memwatch -p says on attaching to COMMAND.
+hint_for() {
+	"$@" & echo $! > target
+	: > hint.err
+	mw -p "$(cat target)" 2> hint.err & local mwpid=$!
+	wait_for hint.err 'watching pid'
+	# signals wait for the loop, which starts after the hint
+	kill -TERM $mwpid
+	wait $mwpid || true
+	kill -KILL "$(cat target)"
+	wait "$(cat target)" 2> /dev/null || true
+	cat hint.err
+}
+
+@test "memwatch -p: a %run hint for an IPython or a Jupyter kernel, none for other Python programs" {
+	mkdir bin
+	printf '%s\n' 'import time' 'time.sleep(30)' > bin/ipython3
+	cp bin/ipython3 bin/train.py
+	cp bin/ipython3 bin/ipykernel_standin.py
+	[[ "$(hint_for "$PYTHON" bin/ipython3)" == *$'\n    %run '*/memwatch/startup.py* ]]
+	[[ "$(cd bin && hint_for "$PYTHON" -W ignore -m ipykernel_standin)" == *"%run "* ]]
+	[[ "$(hint_for "$PYTHON" bin/train.py)" != *"%run"* ]]
+	[[ "$(hint_for "$PYTHON" -c 'import time; time.sleep(30)')" != *"%run"* ]]
+}
+
+@test "memwatch -p as root on another user's IPython: no %run hint that cannot work, what to do instead" {
+	needs_root
+	share
+	printf '%s\n' 'import time' 'time.sleep(30)' > "$shared/ipython3"
+	chmod 644 "$shared/ipython3"
+	run hint_for setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$PYTHON" "$shared/ipython3"
+	[[ "$output" != *"%run"* ]]
+	[[ "$output" == *"runs as nobody, who cannot use this memwatch's FIFO"*"%load_ext memwatch"*"run memwatch -p "[0-9]*" as nobody"* ]]
+}
+
 @test "jupyter: memwatch -p on a kernel, %run of the line it gives, a line in each cell's output" {
 	needs_ipython
 	needs_numpy
 	"$PYTHON" -c 'import jupyter_client, ipykernel' 2> /dev/null ||
 		skip "no jupyter_client or ipykernel for $PYTHON (Debian: apt-get install python3-jupyter-client python3-ipykernel)"
 	run timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/jupyter_cells.py" \
-		"$MEMWATCH" seg.csv \
-		'import numpy as np' \
-		'a = np.ones(10**7)' \
-		"print('hel' + 'lo')" \
-		'1/0' \
-		"sorted(k for k in globals() if not k.startswith('_'))"
+		-a "$MEMWATCH" seg.csv <<-'EOF'
+		cell import numpy as np
+		cell a = np.ones(10**7)
+		cell print('hel' + 'lo')
+		cell 1/0
+		cell sorted(k for k in globals() if not k.startswith('_'))
+	EOF
 	# the kernel ended, and memwatch with it
 	[ "$status" -eq 0 ]
 	grep -q '^    %run .*/startup.py$' memwatch.err
