@@ -225,7 +225,7 @@ shows() {
 		wait
 	EOF
 	[ "$status" -eq 0 ]
-	! grep -q 'no answer from memwatch' screen
+	[ "$(grep -c 'no answer from memwatch' screen)" -eq 0 ]
 	local n
 	for n in 1 2 3 4 5; do
 		[ "$(lines $n)" -eq 1 ]
