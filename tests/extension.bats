@@ -1,1 +1,195 @@
 #!/usr/bin/env bats
+# The memwatch extension as installed, in a plain ipython3 on a terminal
+# (tests/ipty.py) that no memwatch watches: %load_ext memwatch, --ext,
+# ipython_config.py and ipython_memwatcher's MemWatcher each start a
+# memwatch of their own, which ends with IPython or %unload_ext.
+
+load installed
+
+# session ARG...: ipython3 ARG... on a terminal, typed into as the ipty.py
+# script on standard input says; the screen ends up in ./screen, the exit
+# status of IPython in $status.
+session() {
+	timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/ipty.py" screen -- \
+		"$IPYTHON" "$@" > driver.out
+	[[ "$(cat driver.out)" =~ ^exit\ ([0-9]+)$ ]]
+	status=${BASH_REMATCH[1]}
+}
+
+# lines N: how many lines the screen shows for cell N.
+lines() {
+	grep -c "^In \[$1\] used " screen || true
+}
+
+# watchers_shown: the memwatch processes the screen's ps output showed,
+# as "PID COMMAND".
+watchers_shown() {
+	sed -n 's/^ *\([0-9][0-9]*\) [A-Za-z+<]* *\(.*memwatch.*\)$/\1 \2/p' screen
+}
+
+@test "extension: %load_ext memwatch in a plain ipython3 starts memwatch -p on it; the example's numbers; %unload_ext stops it; exit leaves none" {
+	session <<-'EOF'
+		expect In \[1\]:
+		send %load_ext memwatch
+		expect ^memwatch: a line after each cell
+		expect ^In \[1\] used 
+		expect In \[2\]:
+		send import numpy as np
+		expect ^In \[2\] used 
+		expect In \[3\]:
+		send a = np.ones(10**7)
+		expect ^In \[3\] used 
+		expect In \[4\]:
+		send b = np.ones(10**7)
+		expect ^In \[4\] used 
+		expect In \[5\]:
+		send b = a * b
+		expect ^In \[5\] used 
+		expect In \[6\]:
+		send !ps -o pid=,stat=,args= --ppid $PPID; echo ipython $PPID
+		expect ^ipython [0-9]+
+		expect ^In \[6\] used 
+		expect In \[7\]:
+		send %unload_ext memwatch
+		expect ^In \[7\] used 
+		expect In \[8\]:
+		send !ps -o pid=,stat=,args= --ppid $PPID; echo listed
+		expect ^listed
+		expect In \[9\]:
+		send 9 * 9
+		expect ^Out\[9\]: 81
+		expect In \[10\]:
+		send %load_ext memwatch
+		expect ^In \[10\] used 
+		expect In \[11\]:
+		send exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	local n
+	for n in 1 2 3 4 5 6 7 10 11; do
+		[ "$(lines $n)" -eq 1 ]
+	done
+	[ "$(grep -Ec "$LINE" screen)" -eq 9 ]
+	mib_near "$(used screen 3)" $ARRAY_MIB
+	mib_near "$(used screen 4)" $ARRAY_MIB
+	mib_near "$(used screen 5)" 0
+	if exact_peaks; then
+		mib_near "$(peaked screen 5)" $ARRAY_MIB
+	fi
+	# one memwatch, IPython's child, the installed binary watching it;
+	# the second ps, after %unload_ext, shows none, no zombie either
+	local ipython
+	ipython=$(sed -n 's/^ipython \([0-9]*\)$/\1/p' screen)
+	run watchers_shown
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" =~ ^[0-9]+\ "$MEMWATCH_BINARY -q -p $ipython"$ ]]
+	# the session's wait saw every process on the terminal end, the
+	# memwatch of the second %load_ext too
+	reaped "${lines[0]%% *}"
+}
+
+@test "extension: ipython3 --ext memwatch; memwatch killed: said once, reaped at once, IPython goes on" {
+	session --ext memwatch <<-'EOF'
+		expect ^memwatch: a line after each cell
+		expect In \[1\]:
+		send x = 1
+		expect ^In \[1\] used 
+		expect In \[2\]:
+		send import os, signal; w = int(os.environ['MEMWATCH_PID']); os.kill(w, signal.SIGKILL)
+		expect ^memwatch: the memwatch process has exited
+		expect In \[3\]:
+		send print('reaped', not os.path.exists('/proc/%d' % w), 'MEMWATCH_PID' in os.environ)
+		expect ^reaped 
+		expect In \[4\]:
+		send %memwatch
+		expect ^memwatch: not connected
+		expect In \[5\]:
+		send exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	[ "$(lines 1)" -eq 1 ]
+	[ "$(grep -Ec "$LINE" screen)" -eq 1 ]
+	[ "$(grep -c '^memwatch: the memwatch process has exited' screen)" -eq 1 ]
+	grep -qx 'reaped True False' screen
+	[ "$(grep -c 'Error in callback' screen)" -eq 0 ]
+}
+
+@test "extension: c.InteractiveShellApp.extensions = ['memwatch'] in ipython_config.py" {
+	mkdir -p "$IPYTHONDIR/profile_default"
+	echo "c.InteractiveShellApp.extensions = ['memwatch']" > \
+		"$IPYTHONDIR/profile_default/ipython_config.py"
+	session <<-'EOF'
+		expect ^memwatch: a line after each cell
+		expect In \[1\]:
+		send x = b'x' * (8 << 20)
+		expect ^In \[1\] used 
+		expect In \[2\]:
+		send exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	[ "$(grep -Ec "$LINE" screen)" -eq 2 ]
+	mib_near "$(used screen 1)" 8
+}
+
+@test "extension: ipython_memwatcher's README session with only the import changed: its lines, mw.measurements of the last cell" {
+	session <<-'EOF'
+		expect In \[1\]:
+		send from memwatch import MemWatcher
+		expect In \[2\]:
+		send mw = MemWatcher()
+		expect In \[3\]:
+		send mw.start_watching_memory()
+		expect ^In \[3\] used 
+		expect In \[4\]:
+		send import numpy as np
+		expect ^In \[4\] used 
+		expect In \[5\]:
+		send a = np.ones(10**7)
+		expect ^In \[5\] used 
+		expect In \[6\]:
+		send b = np.ones(10**7)
+		expect ^In \[6\] used 
+		expect In \[7\]:
+		send b = a * b
+		expect ^In \[7\] used 
+		expect In \[8\]:
+		send meas = mw.measurements
+		expect ^In \[8\] used 
+		expect In \[9\]:
+		send meas
+		expect ^Out\[9\]: Measurements
+		expect ^In \[9\] used 
+		expect In \[10\]:
+		send mw.stop_watching_memory()
+		expect ^In \[10\] used 
+		expect In \[11\]:
+		send print('no ' + 'line')
+		expect ^no line
+		expect In \[12\]:
+		send exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	local n
+	for n in 1 2 11 12; do
+		[ "$(lines $n)" -eq 0 ]
+	done
+	for n in 3 4 5 6 7 8 9 10; do
+		[ "$(lines $n)" -eq 1 ]
+	done
+	[ "$(grep -Ec "$LINE" screen)" -eq 8 ]
+	mib_near "$(used screen 5)" $ARRAY_MIB
+	# meas: cell 7's numbers, as its line has them
+	local delta time peak usage
+	read -r delta time peak usage < <(sed -n 's/^Out\[9\]: Measurements(memory_delta=\([-0-9.e]*\), time_delta=\([0-9.e-]*\), memory_peak=\([0-9.e-]*\), memory_usage=\([0-9.]*\))$/\1 \2 \3 \4/p' screen)
+	[ -n "$usage" ]
+	[ "$(awk -v d="$delta" -v t="$time" -v p="$peak" -v u="$usage" 'BEGIN {
+		printf "In [7] used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current, total RAM usage %.2f MiB", d, t, p, u }')" = "$(grep '^In \[7\] used ' screen)" ]
+	mib_near "$delta" 0
+	if exact_peaks; then
+		mib_near "$peak" $ARRAY_MIB
+	fi
+}
