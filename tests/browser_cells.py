@@ -27,6 +27,8 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from jupyter_cells import children, watchers
+
 TIMEOUT = 30
 
 
@@ -49,22 +51,6 @@ def until(what, test, timeout=TIMEOUT):
         if time.monotonic() >= deadline:
             raise TimeoutError("timed out waiting for " + what)
         time.sleep(0.05)
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 class Server:
@@ -99,8 +85,7 @@ class Server:
 
     def watchers(self):
         """memwatch processes the server's kernels started."""
-        return [w for k in children(self.proc.pid) for w in children(k)
-                if comm(w) == "memwatch"]
+        return [w for k in children(self.proc.pid) for w in watchers(k)]
 
     def stop(self):
         if self.proc.poll() is None:

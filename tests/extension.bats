@@ -6,19 +6,9 @@
 
 load installed
 
-# session ARG...: ipython3 ARG... on a terminal, typed into as the ipty.py
-# script on standard input says; the screen ends up in ./screen, the exit
-# status of IPython in $status.
+# session ARG...: ipython3 ARG... on a terminal (on_pty).
 session() {
-	timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/ipty.py" screen -- \
-		"$IPYTHON" "$@" > driver.out
-	[[ "$(cat driver.out)" =~ ^exit\ ([0-9]+)$ ]]
-	status=${BASH_REMATCH[1]}
-}
-
-# lines N: how many lines the screen shows for cell N.
-lines() {
-	grep -c "^In \[$1\] used " screen || true
+	on_pty "$IPYTHON" "$@"
 }
 
 # watchers_shown: the memwatch processes the screen's ps output showed,
@@ -29,40 +19,23 @@ watchers_shown() {
 
 @test "extension: %load_ext memwatch in a plain ipython3 starts memwatch -p on it; the example's numbers; %unload_ext stops it; exit leaves none" {
 	session <<-'EOF'
-		expect In \[1\]:
-		send %load_ext memwatch
+		type 1 %load_ext memwatch
 		expect ^memwatch: a line after each cell
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send import numpy as np
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send a = np.ones(10**7)
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send b = np.ones(10**7)
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send b = a * b
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send !ps -o pid=,stat=,args= --ppid $PPID; echo ipython $PPID
+		line 1
+		cell 2 import numpy as np
+		cell 3 a = np.ones(10**7)
+		cell 4 b = np.ones(10**7)
+		cell 5 b = a * b
+		type 6 !ps -o pid=,stat=,args= --ppid $PPID; echo ipython $PPID
 		expect ^ipython [0-9]+
-		expect ^In \[6\] used 
-		expect In \[7\]:
-		send %unload_ext memwatch
-		expect ^In \[7\] used 
-		expect In \[8\]:
-		send !ps -o pid=,stat=,args= --ppid $PPID; echo listed
+		line 6
+		cell 7 %unload_ext memwatch
+		type 8 !ps -o pid=,stat=,args= --ppid $PPID; echo listed
 		expect ^listed
-		expect In \[9\]:
-		send 9 * 9
+		type 9 9 * 9
 		expect ^Out\[9\]: 81
-		expect In \[10\]:
-		send %load_ext memwatch
-		expect ^In \[10\] used 
-		expect In \[11\]:
-		send exit
+		cell 10 %load_ext memwatch
+		type 11 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -92,20 +65,14 @@ watchers_shown() {
 @test "extension: ipython3 --ext memwatch; memwatch killed: said once, reaped at once, IPython goes on" {
 	session --ext memwatch <<-'EOF'
 		expect ^memwatch: a line after each cell
-		expect In \[1\]:
-		send x = 1
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send import os, signal; w = int(os.environ['MEMWATCH_PID']); os.kill(w, signal.SIGKILL)
+		cell 1 x = 1
+		type 2 import os, signal; w = int(os.environ['MEMWATCH_PID']); os.kill(w, signal.SIGKILL)
 		expect ^memwatch: the memwatch process has exited
-		expect In \[3\]:
-		send print('reaped', not os.path.exists('/proc/%d' % w), 'MEMWATCH_PID' in os.environ)
+		type 3 print('reaped', not os.path.exists('/proc/%d' % w), 'MEMWATCH_PID' in os.environ)
 		expect ^reaped 
-		expect In \[4\]:
-		send %memwatch
+		type 4 %memwatch
 		expect ^memwatch: not connected
-		expect In \[5\]:
-		send exit
+		type 5 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -122,11 +89,8 @@ watchers_shown() {
 		"$IPYTHONDIR/profile_default/ipython_config.py"
 	session <<-'EOF'
 		expect ^memwatch: a line after each cell
-		expect In \[1\]:
-		send x = b'x' * (8 << 20)
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send exit
+		cell 1 x = b'x' * (8 << 20)
+		type 2 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -136,40 +100,21 @@ watchers_shown() {
 
 @test "extension: ipython_memwatcher's README session with only the import changed: its lines, mw.measurements of the last cell" {
 	session <<-'EOF'
-		expect In \[1\]:
-		send from memwatch import MemWatcher
-		expect In \[2\]:
-		send mw = MemWatcher()
-		expect In \[3\]:
-		send mw.start_watching_memory()
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send import numpy as np
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send a = np.ones(10**7)
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send b = np.ones(10**7)
-		expect ^In \[6\] used 
-		expect In \[7\]:
-		send b = a * b
-		expect ^In \[7\] used 
-		expect In \[8\]:
-		send meas = mw.measurements
-		expect ^In \[8\] used 
-		expect In \[9\]:
-		send meas
+		type 1 from memwatch import MemWatcher
+		type 2 mw = MemWatcher()
+		cell 3 mw.start_watching_memory()
+		cell 4 import numpy as np
+		cell 5 a = np.ones(10**7)
+		cell 6 b = np.ones(10**7)
+		cell 7 b = a * b
+		cell 8 meas = mw.measurements
+		type 9 meas
 		expect ^Out\[9\]: Measurements
-		expect ^In \[9\] used 
-		expect In \[10\]:
-		send mw.stop_watching_memory()
-		expect ^In \[10\] used 
-		expect In \[11\]:
-		send print('no ' + 'line')
+		line 9
+		cell 10 mw.stop_watching_memory()
+		type 11 print('no ' + 'line')
 		expect ^no line
-		expect In \[12\]:
-		send exit
+		type 12 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]

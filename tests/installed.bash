@@ -6,15 +6,9 @@
 # (PYTHONPATH, JUPYTER_PATH), and the extension at the installed binary
 # (MEMWATCH_BINARY: the configured bindir holds none yet).
 
-load helpers
+load ipython
 
-# Debian's IPython and Jupyter: the python3 first on PATH may lack them
-PYTHON=${PYTHON:-/usr/bin/python3}
-IPYTHON=${IPYTHON:-/usr/bin/ipython3}
 JUPYTER=${JUPYTER:-/usr/bin/jupyter}
-
-# np.ones(10**7): 10**7 doubles, 76.29 MiB
-ARRAY_MIB=76.29
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return

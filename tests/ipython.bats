@@ -4,15 +4,9 @@
 # attaches to (tests/jupyter_cells.py).  After each cell the snippet prints
 # the cell's line, which must agree with the segments CSV.
 
-load helpers
+load ipython
 
-# Debian's IPython and Python: the python3 first on PATH may lack numpy
-IPYTHON=${IPYTHON:-/usr/bin/ipython3}
-PYTHON=${PYTHON:-/usr/bin/python3}
 PYTHONDIR=$BATS_TEST_DIRNAME/../python
-
-# np.ones(10**7): 10**7 doubles, 76.29 MiB
-ARRAY=80000000
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
@@ -35,19 +29,9 @@ needs_numpy() {
 		skip "no numpy for $PYTHON (Debian: apt-get install python3-numpy)"
 }
 
-# session ARG...: run memwatch ARG... on a terminal, typed into as the
-# ipty.py script on standard input says; the screen ends up in ./screen,
-# the exit status of memwatch in $status.
+# session ARG...: memwatch ARG... on a terminal (on_pty).
 session() {
-	timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/ipty.py" screen -- \
-		"$MEMWATCH" "$@" > driver.out
-	[[ "$(cat driver.out)" =~ ^exit\ ([0-9]+)$ ]]
-	status=${BASH_REMATCH[1]}
-}
-
-# lines N: how many lines the screen shows for cell N.
-lines() {
-	grep -c "^In \[$1\] used " screen || true
+	on_pty "$MEMWATCH" "$@"
 }
 
 # seg LABEL COLUMN: column COLUMN of the segments row labelled LABEL.
@@ -70,45 +54,34 @@ line_for() {
 		    last / 1048576 }' seg.csv
 }
 
-# shows REGEX: the screen as a whole matches Perl REGEX (\n between lines).
-shows() {
-	grep -Pzq -- "$1" screen && return
-	printf 'screen does not match /%s/:\n' "$1" >&2
-	cat screen >&2
-	return 1
+# agree N...: cells N... have a line each, and it is memwatch's rows for
+# the cell, to the digit.
+agree() {
+	local n
+	for n in "$@"; do
+		if [ "$(lines $n)" -ne 1 ] ||
+		    ! grep -qxF -- "$(line_for $n)" screen; then
+			echo "cell $n: not one line '$(line_for $n)'" >&2
+			return 1
+		fi
+	done
 }
 
 @test "ipython: the seed example, one line per cell after its output, exact peak of b = a * b" {
 	needs_ipython
 	needs_numpy
 	session -q -i 1s -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send import numpy as np
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send a = np.ones(10**7)
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send b = np.ones(10**7)
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send b = a * b
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send a.sum()
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send exit
+		cell 1 import numpy as np
+		cell 2 a = np.ones(10**7)
+		cell 3 b = np.ones(10**7)
+		cell 4 b = a * b
+		cell 5 a.sum()
+		type 6 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	shows 'memwatch: a line after each cell; %memwatch off stops them'
-	local n
-	for n in 1 2 3 4 5 6; do
-		[ "$(lines $n)" -eq 1 ]
-		# the line is memwatch's row for the cell, to the digit
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4 5 6
 	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 6 ]
 	near "$(seg 'In [2]' delta_bytes)" $ARRAY $TOL
 	near "$(seg 'In [3]' delta_bytes)" $ARRAY $TOL
@@ -128,38 +101,29 @@ shows() {
 @test "ipython: cells that raise, %magic and !shell cells get a line; empty cells are skipped" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send 1/0
+		type 1 1/0
 		expect ZeroDivisionError: division by zero
-		expect ^In \[1\] used 
+		line 1
 		expect In \[2\]:
 		keys \r
 		keys \x20\x20\x20\r
 		send print('after ' + 'the blanks')
 		expect ^after the blanks$
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send %time x = sum(range(1000))
+		line 2
+		type 3 %time x = sum(range(1000))
 		expect ^Wall time
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send !echo from-the-'shell'
+		line 3
+		type 4 !echo from-the-'shell'
 		expect ^from-the-shell$
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send %memwatch
+		line 4
+		type 5 %memwatch
 		expect ^memwatch: on, through 
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send exit
+		line 5
+		type 6 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
-	local n
-	for n in 1 2 3 4 5 6; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4 5 6
 	# an empty or blank cell takes no number and gets no line
 	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 6 ]
 	shows 'ZeroDivisionError: division by zero\nIn \[1\] used [^\n]*\n\n+In \[2\]: '
@@ -171,33 +135,25 @@ shows() {
 @test "ipython: Ctrl-C and SIGINT during a cell: KeyboardInterrupt, the cell's line, the shell goes on" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send import time; print('sleep' + 'ing', flush=True); time.sleep(30)
+		type 1 import time; print('sleep' + 'ing', flush=True); time.sleep(30)
 		expect ^sleeping$
 		intr
 		expect ^KeyboardInterrupt
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send print('sleeping ' + 'again', flush=True); time.sleep(30)
+		line 1
+		type 2 print('sleeping ' + 'again', flush=True); time.sleep(30)
 		expect ^sleeping again
 		kill INT child
 		expect ^KeyboardInterrupt
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send 6 * 7
+		line 2
+		type 3 6 * 7
 		expect ^Out\[3\]: 42
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send exit
+		line 3
+		type 4 exit
 		wait
 	EOF
 	# Ctrl-C reached memwatch too, which let IPython handle it
 	[ "$status" -eq 0 ]
-	local n
-	for n in 1 2 3 4; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4
 	# the interrupted cells ended well before their 30 s
 	(( $(seg 'In [1]' duration_s | cut -d. -f1) < 20 ))
 	(( $(seg 'In [2]' duration_s | cut -d. -f1) < 20 ))
@@ -208,29 +164,16 @@ shows() {
 @test "ipython: a cell that cuts its own segments (FIFO marker, SIGUSR1) gets one line, of all its segments" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send x = b'x' * (8 << 20); get_ipython().system('echo phase > "$MEMWATCH_FIFO"'); y = b'y' * (16 << 20)
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send !echo phase > $MEMWATCH_FIFO
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send import os, signal; z = b'z' * (8 << 20); os.kill(int(os.environ['MEMWATCH_PID']), signal.SIGUSR1); w = b'w' * (8 << 20)
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send 4 + 4
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send exit
+		cell 1 x = b'x' * (8 << 20); get_ipython().system('echo phase > "$MEMWATCH_FIFO"'); y = b'y' * (16 << 20)
+		cell 2 !echo phase > $MEMWATCH_FIFO
+		cell 3 import os, signal; z = b'z' * (8 << 20); os.kill(int(os.environ['MEMWATCH_PID']), signal.SIGUSR1); w = b'w' * (8 << 20)
+		cell 4 4 + 4
+		type 5 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'no answer from memwatch' screen)" -eq 0 ]
-	local n
-	for n in 1 2 3 4 5; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4 5
 	# the cells' own boundaries are in the timeline
 	[ "$(grep -c '^[0-9]*,phase,' seg.csv)" -eq 2 ]
 	[[ "$(grep -A1 '^[0-9]*,In \[3\],' seg.csv | tail -n 1)" == *,"segment "[0-9]*,* ]]
@@ -246,17 +189,10 @@ shows() {
 	needs_ipython
 	printf '%s\n' "mine = 'ran'" "print('user startup ' + mine)" > mine.py
 	PYTHONSTARTUP=$PWD/mine.py session -q -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send sorted(k for k in globals() if not k.startswith('_'))
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send import os; print(os.environ.get('PYTHONSTARTUP'), 'MEMWATCH_PYTHONSTARTUP' in os.environ)
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send import memwatch; print(memwatch.__file__)
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send exit
+		cell 1 sorted(k for k in globals() if not k.startswith('_'))
+		cell 2 import os; print(os.environ.get('PYTHONSTARTUP'), 'MEMWATCH_PYTHONSTARTUP' in os.environ)
+		cell 3 import memwatch; print(memwatch.__file__)
+		type 4 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -279,18 +215,14 @@ shows() {
 @test "ipython: memwatch killed mid-session: said once, IPython goes on" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send 1 + 1
-		expect ^In \[1\] used 
+		cell 1 1 + 1
 		expect In \[2\]:
 		kill KILL command
 		send 2 + 2
 		expect ^Out\[2\]: 4
-		expect In \[3\]:
-		send 3 + 3
+		type 3 3 + 3
 		expect ^Out\[3\]: 6
-		expect In \[4\]:
-		send exit
+		type 4 exit
 		wait
 	EOF
 	[ "$status" -eq $(( 128 + 9 )) ]
@@ -303,26 +235,20 @@ shows() {
 @test "ipython: memwatch stopped: no answer in 1 s, said once, %memwatch on resumes" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send 1 + 1
-		expect ^In \[1\] used 
+		cell 1 1 + 1
 		expect In \[2\]:
 		kill STOP command
 		send 2 + 2
 		expect ^memwatch: no answer from memwatch in 1 s
-		expect In \[3\]:
-		send 3 + 3
+		type 3 3 + 3
 		expect ^Out\[3\]: 6
 		expect In \[4\]:
 		kill CONT command
 		send %memwatch on
 		expect ^memwatch: per-cell lines on
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send 5 + 5
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send exit
+		line 4
+		cell 5 5 + 5
+		type 6 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -342,45 +268,27 @@ shows() {
 @test "ipython: %memwatch last, history, off and on, bad subcommands; memwatch.measurements and history() without pandas imported" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send x = 1
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send %memwatch last
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send %memwatch history
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send %memwatch off
+		cell 1 x = 1
+		cell 2 %memwatch last
+		cell 3 %memwatch history
+		type 4 %memwatch off
 		expect ^memwatch: per-cell lines off
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send print('quiet ' + 'cell')
+		line 4
+		type 5 print('quiet ' + 'cell')
 		expect ^quiet cell$
-		expect In \[6\]:
-		send %memwatch on
+		type 6 %memwatch on
 		expect ^memwatch: per-cell lines on
-		expect ^In \[6\] used 
-		expect In \[7\]:
-		send import memwatch, sys; m = memwatch.measurements; print(len(memwatch.cells), m.memory_usage > 0, type(memwatch.history()).__name__, 'pandas' in sys.modules)
-		expect ^In \[7\] used 
-		expect In \[8\]:
-		send %memwatch off now
+		line 6
+		cell 7 import memwatch, sys; m = memwatch.measurements; print(len(memwatch.cells), m.memory_usage > 0, type(memwatch.history()).__name__, 'pandas' in sys.modules)
+		type 8 %memwatch off now
 		expect ^UsageError: %memwatch off takes no arguments
-		expect ^In \[8\] used 
-		expect In \[9\]:
-		send %memwatch bogus
+		line 8
+		type 9 %memwatch bogus
 		expect ^UsageError: unknown subcommand 'bogus'
-		expect ^In \[9\] used 
-		expect In \[10\]:
-		send import pandas
-		expect ^In \[10\] used 
-		expect In \[11\]:
-		send %memwatch history
-		expect ^In \[11\] used 
-		expect In \[12\]:
-		send exit
+		line 9
+		cell 10 import pandas
+		cell 11 %memwatch history
+		type 12 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -397,11 +305,7 @@ shows() {
 	shows 'usage:\n%memwatch +say whether lines are on [^\n]*\n%memwatch on +'
 	# with pandas imported, a DataFrame
 	shows 'Out\[11\]: \n +memory_delta +time_delta +memory_peak +memory_usage\ncell +\n1 +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n2 '
-	local n
-	for n in 2 3 4 6 7 8 9 10 11 12; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 2 3 4 6 7 8 9 10 11 12
 }
 
 @test "ipython inside a shell memwatch watches: says once that it watches another process" {

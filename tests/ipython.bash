@@ -1,0 +1,35 @@
+# ipython.bash: for the tests that type into a real IPython on a
+# pseudo-terminal (tests/ipty.py) and read what its screen shows.
+
+load helpers
+
+# Debian's IPython and Python: the python3 first on PATH may lack numpy
+PYTHON=${PYTHON:-/usr/bin/python3}
+IPYTHON=${IPYTHON:-/usr/bin/ipython3}
+
+# np.ones(10**7): 10**7 doubles, 76.29 MiB
+ARRAY=80000000
+ARRAY_MIB=76.29
+
+# on_pty COMMAND...: run COMMAND on a terminal, typed into as the ipty.py
+# script on standard input says; the screen ends up in ./screen, the exit
+# status of COMMAND in $status.
+on_pty() {
+	timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/ipty.py" screen -- \
+		"$@" > driver.out
+	[[ "$(cat driver.out)" =~ ^exit\ ([0-9]+)$ ]]
+	status=${BASH_REMATCH[1]}
+}
+
+# lines N: how many lines the screen shows for cell N.
+lines() {
+	grep -c "^In \[$1\] used " screen || true
+}
+
+# shows REGEX: the screen as a whole matches Perl REGEX (\n between lines).
+shows() {
+	grep -Pzq -- "$1" screen && return
+	printf 'screen does not match /%s/:\n' "$1" >&2
+	cat screen >&2
+	return 1
+}
