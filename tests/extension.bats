@@ -62,7 +62,7 @@ watchers_shown() {
 	reaped "${lines[0]%% *}"
 }
 
-@test "extension: ipython3 --ext memwatch; memwatch killed: said once, reaped at once, IPython goes on" {
+@test "extension: ipython3 --ext memwatch; memwatch killed: said once, reaped at once, IPython goes on, %memwatch on starts another" {
 	session --ext memwatch <<-'EOF'
 		expect ^memwatch: a line after each cell
 		cell 1 x = 1
@@ -72,12 +72,19 @@ watchers_shown() {
 		expect ^reaped 
 		type 4 %memwatch
 		expect ^memwatch: not connected
-		type 5 exit
+		type 5 %memwatch on
+		expect ^memwatch: a line after each cell
+		line 5
+		cell 6 6 * 6
+		type 7 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	[ "$(lines 1)" -eq 1 ]
-	[ "$(grep -Ec "$LINE" screen)" -eq 1 ]
+	# %memwatch on started another
+	[ "$(lines 5)" -eq 1 ]
+	[ "$(lines 6)" -eq 1 ]
+	[ "$(grep -Ec "$LINE" screen)" -eq 4 ]
 	[ "$(grep -c '^memwatch: the memwatch process has exited' screen)" -eq 1 ]
 	grep -qx 'reaped True False' screen
 	[ "$(grep -c 'Error in callback' screen)" -eq 0 ]
@@ -137,4 +144,11 @@ watchers_shown() {
 	if exact_peaks; then
 		mib_near "$peak" $ARRAY_MIB
 	fi
+}
+
+@test "extension: the installed memwatch -p's %run hint names the installed startup.py" {
+	ipython_standin bin
+	run hint_for "$MEMWATCH_BINARY" "$PYTHON" bin/ipython3
+	[[ "$output" == *$'\n'"    %run $CONFIGURED_PYTHONDIR/memwatch/startup.py"$'\n'* ]]
+	[ -f "$INSTALLED$CONFIGURED_PYTHONDIR/memwatch/startup.py" ]
 }

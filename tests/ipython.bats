@@ -98,6 +98,21 @@ agree() {
 	[ "$(grep -c '^[0-9]*,idle,' seg.csv)" -ge 6 ]
 }
 
+@test "ipython: memwatch without -q leaves the lines to IPython: no line of its own for the idle segments, at exit neither" {
+	needs_ipython
+	session -s seg.csv -- "$IPYTHON" <<-'EOF'
+		cell 1 x = 1
+		cell 2 y = 2
+		type 3 exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	agree 1 2 3
+	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 3 ]
+	# its summary at exit is still there
+	[ "$(grep -c '^memwatch: [0-9.]*s, peak ' screen)" -eq 1 ]
+}
+
 @test "ipython: cells that raise, %magic and !shell cells get a line; empty cells are skipped" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
@@ -377,37 +392,23 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	[ "$(grep -c 'memwatch: peaks are sampled, not exact' <<< "$stderr")" -eq 1 ]
 }
 
-# hint_for COMMAND...: what memwatch -p says on attaching to COMMAND.
-hint_for() {
-	"$@" & echo $! > target
-	: > hint.err
-	mw -p "$(cat target)" 2> hint.err & local mwpid=$!
-	wait_for hint.err 'watching pid'
-	# signals wait for the loop, which starts after the hint
-	kill -TERM $mwpid
-	wait $mwpid || true
-	kill -KILL "$(cat target)"
-	wait "$(cat target)" 2> /dev/null || true
-	cat hint.err
-}
-
 @test "memwatch -p: a %run hint for an IPython or a Jupyter kernel, none for other Python programs" {
-	mkdir bin
-	printf '%s\n' 'import time' 'time.sleep(30)' > bin/ipython3
+	ipython_standin bin
 	cp bin/ipython3 bin/train.py
 	cp bin/ipython3 bin/ipykernel_standin.py
-	[[ "$(hint_for "$PYTHON" bin/ipython3)" == *$'\n    %run '*/memwatch/startup.py* ]]
-	[[ "$(cd bin && hint_for "$PYTHON" -W ignore -m ipykernel_standin)" == *"%run "* ]]
-	[[ "$(hint_for "$PYTHON" bin/train.py)" != *"%run"* ]]
-	[[ "$(hint_for "$PYTHON" -c 'import time; time.sleep(30)')" != *"%run"* ]]
+	# the build tree's binary names the source tree's package
+	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/ipython3)" == *$'\n    %run '"$(cd "$PYTHONDIR" && pwd)"/memwatch/startup.py* ]]
+	[[ "$(cd bin && hint_for "$MEMWATCH" "$PYTHON" -W ignore -m ipykernel_standin)" == *"%run "* ]]
+	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/train.py)" != *"%run"* ]]
+	[[ "$(hint_for "$MEMWATCH" "$PYTHON" -c 'import time; time.sleep(30)')" != *"%run"* ]]
 }
 
 @test "memwatch -p as root on another user's IPython: no %run hint that cannot work, what to do instead" {
 	needs_root
 	share
-	printf '%s\n' 'import time' 'time.sleep(30)' > "$shared/ipython3"
+	ipython_standin "$shared"
 	chmod 644 "$shared/ipython3"
-	run hint_for setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	run hint_for "$shared/memwatch" setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		"$PYTHON" "$shared/ipython3"
 	[[ "$output" != *"%run"* ]]
 	[[ "$output" == *"runs as nobody, who cannot use this memwatch's FIFO"*"%load_ext memwatch"*"run memwatch -p "[0-9]*" as nobody"* ]]

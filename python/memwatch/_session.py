@@ -169,7 +169,8 @@ class Session:
             return True
         except _link.NoLink as e:
             problem = e
-        if self.autostart and problem.key in ("none", "other"):
+        # gone: the FIFO of a memwatch that was killed, ours to take over
+        if self.autostart and problem.key in ("none", "other", "gone"):
             try:
                 self.watcher = Watcher()
                 self.link = self.watcher.link
