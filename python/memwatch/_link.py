@@ -39,7 +39,7 @@ Row.__doc__ = """One segment memwatch closed, as its reply row says."""
 
 # without these a row is no use to us
 _NEEDED = ("segment", "next", "duration_s", "start_rss_bytes",
-           "end_rss_bytes", "peak_rss_bytes", "peak_exact")
+           "end_rss_bytes", "peak_rss_bytes", "peak_kind")
 
 
 def decode(line):

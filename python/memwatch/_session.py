@@ -31,22 +31,35 @@ Cell.__doc__ = """A cell of the history: its number, then Measurements."""
 
 def combine(rows):
     """The Measurements of a cell whose segments are rows (oldest first),
-    and whether its peak is exact: every row's was, and none is missing."""
+    and what its peak is: "exact" if every row's is, "upper" (a bound
+    from above) if every row's is exact or one, else "sampled" (a bound
+    from below), as it is when a row is missing."""
     first, last = rows[0], rows[-1]
     peak = max(row.peak_rss_bytes for row in rows)
-    exact = (all(row.peak_exact for row in rows) and
-             last.segment - first.segment == len(rows) - 1)
+    kinds = {row.peak_kind for row in rows}
+    # a kind we do not know is no bound we can name
+    if (kinds - {"exact", "upper"} or
+            last.segment - first.segment != len(rows) - 1):
+        kind = "sampled"
+    else:
+        kind = "upper" if "upper" in kinds else "exact"
     m = Measurements((last.end_rss_bytes - first.start_rss_bytes) / _MIB,
                      sum(row.duration_s for row in rows),
                      (peak - last.end_rss_bytes) / _MIB,
                      last.end_rss_bytes / _MIB)
-    return m, exact
+    return m, kind
 
 
-def format_line(label, m):
-    """The line printed after a cell."""
-    return ("%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current, "
-            "total RAM usage %.2f MiB" % ((label,) + tuple(m)))
+# how a peak was had, where it is not exact: as memwatch's own lines say
+_PEAK_NOTES = {"upper": " (peak at most)", "sampled": " (peak sampled)"}
+
+
+def format_line(label, m, kind="exact"):
+    """The line printed after a cell whose peak is of kind."""
+    return ("%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current%s, "
+            "total RAM usage %.2f MiB" %
+            (label, m.memory_delta, m.time_delta, m.memory_peak,
+             _PEAK_NOTES.get(kind, ""), m.memory_usage))
 
 
 class Session:
@@ -148,14 +161,11 @@ class Session:
             rows = self._cut("idle")
             if not rows:
                 return
-            m, exact = combine(rows)
+            m, kind = combine(rows)
             self.measurements = m
             self.cells.append(Cell(n, *m))
-            self.last_line = format_line(label, m)
+            self.last_line = format_line(label, m, kind)
             print(self.last_line, flush=True)
-            if not exact:
-                self.say("sampled", "peaks are sampled, not exact: memwatch "
-                         "cannot vouch for this process's high-water mark")
         except KeyboardInterrupt:
             pass        # the user would rather not wait for this line
         except Exception as e:
