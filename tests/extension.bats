@@ -49,6 +49,7 @@ watchers_shown() {
 	mib_near "$(used screen 5)" 0
 	if exact_peaks; then
 		mib_near "$(peaked screen 5)" $ARRAY_MIB
+		[ "$(grep -c '^In .*(peak ' screen)" -eq 0 ]
 	fi
 	# one memwatch, IPython's child, the installed binary watching it;
 	# the second ps, after %unload_ext, shows none, no zombie either
@@ -56,7 +57,7 @@ watchers_shown() {
 	ipython=$(sed -n 's/^ipython \([0-9]*\)$/\1/p' screen)
 	run watchers_shown
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "${lines[0]}" =~ ^[0-9]+\ "$MEMWATCH_BINARY -q -p $ipython"$ ]]
+	[[ "${lines[0]}" =~ ^[0-9]+\ "$MEMWATCH_BINARY -q --no-children -p $ipython"$ ]]
 	# the session's wait saw every process on the terminal end, the
 	# memwatch of the second %load_ext too
 	reaped "${lines[0]%% *}"

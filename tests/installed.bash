@@ -56,8 +56,9 @@ exact_peaks() {
 	[ -w /proc/self/clear_refs ]
 }
 
-# The shape of a cell's line, as ipython_memwatcher printed it.
-LINE='^In \[[0-9]+\] used -?[0-9]+\.[0-9]{4} MiB RAM in [0-9]+\.[0-9]{2}s, peaked [0-9]+\.[0-9]{2} MiB above current, total RAM usage [0-9]+\.[0-9]{2} MiB$'
+# The shape of a cell's line, as ipython_memwatcher printed it, but for
+# what memwatch adds where a peak is not exact.
+LINE='^In \[[0-9]+\] used -?[0-9]+\.[0-9]{4} MiB RAM in [0-9]+\.[0-9]{2}s, peaked [0-9]+\.[0-9]{2} MiB above current( \(peak (at most|sampled)\))?, total RAM usage [0-9]+\.[0-9]{2} MiB$'
 
 # reaped PID: wait up to 10 s for PID to be gone from /proc: ended and
 # reaped by its parent (a zombie is not gone).

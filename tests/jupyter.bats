@@ -45,6 +45,7 @@ example_lines() {
 	mib_near "$(used cell-4.txt 4)" 0
 	if exact_peaks; then
 		mib_near "$(peaked cell-4.txt 4)" $ARRAY_MIB
+		[ "$(cat cell-[1234].txt | grep -c '(peak ')" -eq 0 ]
 	fi
 }
 
@@ -105,7 +106,7 @@ print(" ".join(spec["argv"][1:]))' "$INSTALLED$CONFIGURED_KERNELDIR/kernel.json"
 	done
 	# no memwatch watches any of the kernels
 	for pid in $(cat kernels.txt); do
-		[ -z "$(pgrep -f -- "memwatch -q -p $pid\$")" ]
+		[ -z "$(pgrep -f -- "memwatch .*-p $pid\$")" ]
 	done
 }
 
