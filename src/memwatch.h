@@ -120,6 +120,7 @@ struct tree {
 	size_t	 n, cap;
 	bool	 children;	/* descendants too */
 	bool	 reset;		/* marks are reset, not --no-reset */
+	pid_t	 self;		/* memwatch, never a member */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
 	unsigned int counted;	/* members in the last sample */
