@@ -348,8 +348,12 @@ add_header(struct plot *p, const struct tally *t, struct textbuf *b)
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 	    "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans "
 	    "Mono, monospace\" font-size=\"11\" data-segments=\"%u\" "
-	    "data-ended=\"%d\">\n<title>memwatch: ", WIDTH, HEIGHT, WIDTH,
-	    HEIGHT, t->segments, t->ended ? 1 : 0);
+	    "data-ended=\"%d\" data-open=\"", WIDTH, HEIGHT, WIDTH, HEIGHT,
+	    t->segments, t->ended ? 1 : 0);
+	/* what %memwatch plot waits for: the segment of its own cell */
+	if (p->open.count > 0)
+		add_xml(b, p->open.first, strlen(p->open.first));
+	textbuf_puts(b, "\">\n<title>memwatch: ");
 	add_xml(b, p->command, strlen(p->command));
 	textbuf_printf(b, "</title>\n<rect width=\"%d\" height=\"%d\" "
 	    "fill=\"#ffffff\"/>\n<text x=\"%d\" y=\"24\" font-size=\"15\" "

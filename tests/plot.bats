@@ -104,6 +104,21 @@ plateau() {
 	EOF
 }
 
+@test "Chromium renders a plot of 5,000 segments in under a second" {
+	needs_chromium
+	"$PYTHON" -c 'import selenium' 2> /dev/null ||
+		skip "no selenium for $PYTHON (Debian: apt-get install python3-selenium)"
+	command -v chromedriver > /dev/null ||
+		skip "no chromedriver (Debian: apt-get install chromium-driver)"
+	run mw -q -i 1ms -s seg.csv --plot run.svg -- "$WORKLOAD" burst 5000
+	[ "$status" -eq 0 ]
+	run "$PYTHON" "$CHECK" render run.svg
+	echo "load and paint: $output s"
+	[ "$status" -eq 0 ]
+	# about 0.15 s here: the bound leaves a loaded machine a wide margin
+	[ "$(echo "$output" | awk '{ print ($1 < 1.0) }')" -eq 1 ]
+}
+
 @test "memwatch's own memory stays flat with --plot as samples and segments pile up" {
 	if sanitized; then
 		skip "memwatch's own RSS is not checked under ASan, whose shadow memory and allocator move it"

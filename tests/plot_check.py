@@ -10,6 +10,9 @@
 #                                 the segment's end_rss on the axis's scale,
 #                                 and the label row above the band has ink
 #   count SVG                     the number of elements and bytes
+#   render SVG                    seconds Chromium (through selenium and
+#                                 chromedriver) takes to load SVG and
+#                                 paint it into a screenshot
 #   whole FILE PIDFILE            read FILE in a tight loop while the pid
 #                                 in PIDFILE lives; every read must parse
 #                                 (XML for .svg, exposition format for
@@ -141,6 +144,29 @@ def count(svg):
     print(sum(1 for _ in root.iter()), os.path.getsize(svg))
 
 
+def render(svg):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    import time
+    options = Options()
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--no-first-run",
+                "--window-size=1000,600"):
+        options.add_argument(arg)
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    driver = webdriver.Chrome(options=options)
+    try:
+        # a first page, so the browser's own start is not counted
+        driver.get("about:blank")
+        start = time.monotonic()
+        driver.get("file://" + os.path.abspath(svg))
+        driver.get_screenshot_as_png()
+        print("%.3f" % (time.monotonic() - start))
+    finally:
+        driver.quit()
+
+
 PROM_LINE = re.compile(r'^(# (HELP|TYPE) .*|[a-z_]+\{[^}]*\} -?[0-9.e+]+)$')
 
 
@@ -186,6 +212,8 @@ def main(argv):
         pixels(*args)
     elif cmd == "count":
         count(*args)
+    elif cmd == "render":
+        render(*args)
     elif cmd == "whole":
         whole(*args)
     else:
