@@ -23,15 +23,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "memwatch.h"
 
 #define METRICS_EVERY_NS	(NSEC_PER_SEC / 10)
 
 struct metrics {
-	char		 labels[3 * LABEL_MAX];	/* command, pid, memwatch_pid */
+	const struct run_info *info;	/* its pid is known once it runs */
+	char		 command[LABEL_MAX];
+	char		 labels[2 * LABEL_MAX];	/* command, pid, memwatch_pid */
 	struct sample	 last;		/* the latest sample */
+	uint64_t	 pss;		/* the latest PSS measured */
 	struct segment	 closed;	/* the last closed segment */
 	bool		 have_closed;
 	int64_t		 written_ns;	/* run time at the last rewrite, or -1 */
@@ -50,6 +53,31 @@ add_value(struct textbuf *b, const char *s)
 		else
 			textbuf_add(b, s, 1);
 	}
+}
+
+/* Append label name="value" to b, after a comma unless it is the first. */
+static void
+add_label(struct textbuf *b, const char *name, const char *value)
+{
+	textbuf_printf(b, "%s%s=\"", b->len > 0 ? "," : "", name);
+	add_value(b, value);
+	textbuf_puts(b, "\"");
+}
+
+/* The labels of every series, from the run's command and pids. */
+static void
+labels(struct metrics *m)
+{
+	char	 pid[16], self[16];
+
+	(void)snprintf(pid, sizeof(pid), "%d", (int)m->info->pid);
+	(void)snprintf(self, sizeof(self), "%d", (int)m->info->self);
+	textbuf_reset(&m->buf);
+	add_label(&m->buf, "command", m->command);
+	add_label(&m->buf, "pid", pid);
+	add_label(&m->buf, "memwatch_pid", self);
+	(void)strlcpy(m->labels, m->buf.failed ? "" : m->buf.data,
+	    sizeof(m->labels));
 }
 
 /* The HELP and TYPE lines of a metric, then its name and labels. */
@@ -98,6 +126,7 @@ render(struct metrics *m, const struct tally *t)
 {
 	const struct segment *c = &m->closed;
 
+	labels(m);
 	textbuf_reset(&m->buf);
 	add_u64(m, "memwatch_running", "gauge", "Whether memwatch still "
 	    "watches (1), or the run is over and these are its final "
@@ -117,6 +146,9 @@ render(struct metrics *m, const struct tally *t)
 	    m->last.file);
 	add_u64(m, "memwatch_peak_rss_bytes", "gauge", "Highest resident "
 	    "memory of the tree in the run so far.", t->peak_rss);
+	if (m->info->pss && m->pss != NO_VALUE)
+		add_u64(m, "memwatch_pss_bytes", "gauge", "Proportional set "
+		    "size of the tree at its latest reading (--pss).", m->pss);
 	add_u64(m, "memwatch_processes", "gauge", "Processes of the tree "
 	    "alive at the latest sample.", m->last.processes);
 	if (t->open != NULL && !t->ended)
@@ -163,27 +195,17 @@ rewrite(struct sink *k, const struct tally *t)
 	}
 }
 
-/* Append label name="value" to the labels of every series. */
-static void
-add_label(struct textbuf *b, const char *name, const char *value)
-{
-	textbuf_printf(b, "%s%s=\"", b->len > 0 ? "," : "", name);
-	add_value(b, value);
-	textbuf_puts(b, "\"");
-}
-
 /*
- * Set up, and write the file once now, so that a directory memwatch cannot
- * write to shows before the run.  Return 0 or an exit status after a
- * warning.
+ * Set up.  The file is first written at the first flush, once the command
+ * runs and its pid is known; a directory that cannot take it shows now.
+ * Return 0 or an exit status after a warning.
  */
 static int
 metrics_open(struct sink *k, const struct run_info *info)
 {
 	struct metrics	*m;
-	struct timespec	 ts;
-	struct tally	 start = { 0 };
-	char		 command[LABEL_MAX], pid[16], self[16];
+	char		 dir[PATH_MAX];
+	const char	*slash = strrchr(k->path, '/');
 	size_t		 n = strlen(k->path);
 
 	if (strcmp(k->path, "-") == 0) {
@@ -194,26 +216,26 @@ metrics_open(struct sink *k, const struct run_info *info)
 	if (n < 5 || strcmp(k->path + n - 5, ".prom") != 0)
 		warnx("%s: node_exporter's textfile collector reads only "
 		    "files named *.prom", k->path);
+	if (slash == NULL)
+		(void)strlcpy(dir, ".", sizeof(dir));
+	else
+		(void)snprintf(dir, sizeof(dir), "%.*s", slash == k->path ? 1 :
+		    (int)(slash - k->path), k->path);
+	if (access(dir, W_OK | X_OK) == -1) {
+		warn("%s", dir);
+		return EXIT_OUTPUT;
+	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		warn("%s", k->path);
 		return EXIT_INTERNAL;
 	}
 	k->state = m;
-	label_escape(info->command, strlen(info->command), command,
-	    sizeof(command));
-	(void)snprintf(pid, sizeof(pid), "%d", (int)info->pid);
-	(void)snprintf(self, sizeof(self), "%d", (int)info->self);
-	add_label(&m->buf, "command", command);
-	add_label(&m->buf, "pid", pid);
-	add_label(&m->buf, "memwatch_pid", self);
-	(void)strlcpy(m->labels, m->buf.failed ? "" : m->buf.data,
-	    sizeof(m->labels));
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	start.start_realtime_ns = (int64_t)ts.tv_sec * NSEC_PER_SEC +
-	    ts.tv_nsec;
-	rewrite(k, &start);
+	m->info = info;
+	m->pss = NO_VALUE;
 	m->written_ns = -1;
-	return k->failed ? EXIT_OUTPUT : 0;
+	label_escape(info->command, strlen(info->command), m->command,
+	    sizeof(m->command));
+	return 0;
 }
 
 static void
@@ -222,6 +244,8 @@ metrics_sample(struct sink *k, const struct sample *s)
 	struct metrics	*m = k->state;
 
 	m->last = *s;
+	if (s->pss != NO_VALUE)
+		m->pss = s->pss;
 }
 
 static void

@@ -78,7 +78,8 @@ struct plot {
 	const char	*path;
 	char		 command[LABEL_MAX];
 	bool		 notebook;	/* FIFO directory's: only when read */
-	int		 dirfd;		/* the notebook plot's directory */
+	bool		 active;	/* taking the run (the notebook's: once read) */
+	int64_t		 checked_ns;	/* the notebook's last look for a reader */
 	bool		 quiet_failed;	/* the notebook plot gave up */
 	bool		 dirty;
 	int64_t		 written_ns;	/* run time at the last rewrite, or -1 */
@@ -512,7 +513,8 @@ add_peaks(const struct plot *p, const struct axis *ya, double span,
 {
 	const char	*dash;
 
-	textbuf_printf(b, "<g id=\"peaks\" stroke=\"%s\" stroke-width=\"2\">\n",
+	/* under the RSS line, which shows where the peak is a sample */
+	textbuf_printf(b, "<g id=\"peaks\" stroke=\"%s\" stroke-width=\"3\">\n",
 	    PEAK_LINE);
 	for (unsigned int i = 0; i < p->nband; i++) {
 		const struct band *s = &p->band[i];
@@ -671,9 +673,9 @@ render(struct plot *p, const struct tally *t)
 	add_header(p, t, b);
 	add_bands(p, (double)span, b);
 	add_axes(&ya, &xa, (double)span, b);
+	add_peaks(p, &ya, (double)span, b);
 	add_rss(p, &ya, span, b);
 	add_procs(p, &ya, span, b);
-	add_peaks(p, &ya, (double)span, b);
 	add_labels(p, (double)span, b);
 	add_legend(p, b);
 	textbuf_puts(b, "</svg>\n");
@@ -721,12 +723,14 @@ start(struct sink *k, const struct run_info *info, bool notebook)
 	k->state = p;
 	p->path = path;
 	p->notebook = notebook;
-	p->written_ns = -1;
+	p->written_ns = p->checked_ns = -1;
 	label_escape(info->command, strlen(info->command), p->command,
 	    sizeof(p->command));
-	envelope_init(&p->env, BUCKET0_NS);
+	/* the notebook's buckets are not touched, so cost no memory, until read */
 	if (notebook)
 		return 0;
+	envelope_init(&p->env, BUCKET0_NS);
+	p->active = true;
 	/* a directory that cannot be written shows now, before the run */
 	rewrite(k, &empty);
 	p->written_ns = -1;
@@ -755,6 +759,8 @@ plot_sample(struct sink *k, const struct sample *s)
 {
 	struct plot	*p = k->state;
 
+	if (!p->active)
+		return;
 	envelope_add(&p->env, 0, s->t_ns, s->rss);
 	p->dirty = true;
 }
@@ -769,6 +775,8 @@ plot_member(struct sink *k, const struct member_sample *m)
 	struct plot	*p = k->state;
 	unsigned int	 i, low = 0;
 
+	if (!p->active)
+		return;
 	for (i = 0; i < PLOT_PROCS && p->proc[i].pid != m->pid; i++)
 		if (p->proc[i].peak < p->proc[low].peak)
 			low = i;
@@ -822,6 +830,8 @@ plot_segment(struct sink *k, const struct segment *s)
 	struct plot	*p = k->state;
 	struct band	*b;
 
+	if (!p->active)
+		return;
 	if (p->nband == SEG_BUDGET)
 		merge_narrowest(p);
 	b = &p->band[p->nband++];
@@ -855,20 +865,48 @@ read_by_snippet(const struct plot *p)
 	return true;
 }
 
+/*
+ * The notebook's plot: taken from the first flush a reader of the reply
+ * FIFO is seen at (looked for once a second), written while it reads, and
+ * removed at the end of the run, before the FIFO directory goes.
+ */
+static bool
+notebook_wanted(struct plot *p, const struct tally *t)
+{
+	if (t->ended) {
+		if (p->active)
+			(void)unlink(p->path);
+		p->active = p->dirty = false;
+		return false;
+	}
+	if (p->checked_ns >= 0 && t->elapsed_ns - p->checked_ns < NSEC_PER_SEC)
+		return false;
+	p->checked_ns = t->elapsed_ns;
+	if (!read_by_snippet(p))
+		return false;
+	if (!p->active) {
+		envelope_init(&p->env, BUCKET0_NS);
+		p->active = true;
+	}
+	return p->dirty;
+}
+
 /* At most once a second: flushes come at every boundary too. */
 static void
 plot_flush(struct sink *k, const struct tally *t)
 {
 	struct plot	*p = k->state;
 
-	if (!p->dirty || k->failed || p->quiet_failed)
+	if (k->failed || p->quiet_failed)
 		return;
-	if (p->written_ns >= 0 && t->elapsed_ns - p->written_ns <
-	    NSEC_PER_SEC)
+	if (p->notebook) {
+		if (notebook_wanted(p, t))
+			rewrite(k, t);
 		return;
-	if (p->notebook && !read_by_snippet(p))
-		return;
-	rewrite(k, t);
+	}
+	if (p->dirty && (p->written_ns < 0 ||
+	    t->elapsed_ns - p->written_ns >= NSEC_PER_SEC))
+		rewrite(k, t);
 }
 
 static void
@@ -876,9 +914,9 @@ plot_close(struct sink *k, const struct tally *t)
 {
 	struct plot	*p = k->state;
 
-	if (p->notebook)
+	if (p->notebook && p->active)
 		(void)unlink(p->path);
-	else if (!k->failed)
+	else if (!p->notebook && !k->failed)
 		rewrite(k, t);
 	textbuf_free(&p->buf);
 	free(p);

@@ -35,10 +35,11 @@ screenshot() {
 	[ -s "$2" ]
 }
 
-# A 100 MiB plateau between two markers, then freed.
+# A 100 MiB plateau between two markers, then freed; every segment wide
+# enough for its label.
 plateau() {
-	mw -q -i 10ms -s seg.csv --plot run.svg "$@" -- "$WORKLOAD" \
-		marker plateau alloc 100 sleep 400 marker freed free sleep 200
+	mw -q -i 10ms -s seg.csv --plot run.svg "$@" -- "$WORKLOAD" sleep 300 \
+		marker plateau alloc 100 sleep 400 marker freed free sleep 300
 }
 
 @test "the plot parses, with a band, a label and a peak per segment at the CSV's times" {
