@@ -491,11 +491,10 @@ add_procs(const struct plot *p, const struct axis *ya, int64_t span,
 		if (p->proc[k].pid == 0)
 			continue;
 		textbuf_printf(b, "<path stroke=\"%s\" d=\"", proc_colour[k]);
+		/* from its first sample to its last, as the tree's */
 		for (unsigned int i = 0; i < e->used; i++) {
-			if (!envelope_has(e, k + 1, i)) {
-				cmd = "M";
+			if (!envelope_has(e, k + 1, i))
 				continue;
-			}
 			textbuf_printf(b, "%s%.1f,%.1f ", cmd,
 			    x_of(bucket_time(e, i, span), (double)span),
 			    y_of(e->max[k + 1][i], ya));
