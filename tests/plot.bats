@@ -64,6 +64,44 @@ plateau() {
 	"$PYTHON" "$CHECK" pixels run.svg run.png seg.csv freed
 }
 
+@test "buckets merged as the run grows keep every sample inside the envelope" {
+	# 3 s at 1 ms: the 1 ms buckets have merged twice, four samples and
+	# more to a bucket, and a 30 ms spike lies in a few of them
+	run mw -q -i 1ms -o out.csv --plot run.svg -- "$WORKLOAD" sleep 1500 \
+		spike 100 30 sleep 1500
+	[ "$status" -eq 0 ]
+	"$PYTHON" "$CHECK" envelope run.svg out.csv
+}
+
+@test "the notebook's plot: beside the FIFOs while the reply FIFO is read, gone at the end" {
+	"$MEMWATCH" -i 10ms -- "$WORKLOAD" pidfile child waitsig 2> err &
+	local mw=$!
+	wait_for child .
+	local dir=$userdir/$(cat child)
+	# nobody reads replies: no plot, though memwatch has looked for a
+	# reader (once a second) by now
+	sleep 1.5
+	[ ! -e "$dir/plot.svg" ]
+	# as the IPython snippet does: the reply FIFO held open, a marker
+	"$PYTHON" - "$dir" <<-'EOF' &
+	import os, sys, time
+	fd = os.open(sys.argv[1] + "/reply", os.O_RDWR | os.O_NONBLOCK)
+	with open(sys.argv[1] + "/marker", "w") as f:
+	    f.write("In [1]\n")
+	time.sleep(30)
+	EOF
+	local reader=$!
+	eventually 5 "no plot.svg in $dir" grep -qs 'data-open="In \[1\]"' "$dir/plot.svg"
+	"$PYTHON" -c 'import sys, xml.etree.ElementTree as ET; ET.parse(sys.argv[1])' "$dir/plot.svg"
+	kill "$reader"
+	kill -USR2 "$(cat child)"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	# removed with the directory, which went without a word
+	[ ! -e "$dir" ]
+	! grep -q "$dir" err
+}
+
 @test "a plot read during the run is always whole, and shows the run so far" {
 	"$MEMWATCH" -q -i 1ms --plot run.svg -- "$WORKLOAD" pidfile child \
 		burst 300 sleep 1200 burst 300 sleep 1200 &

@@ -9,6 +9,9 @@
 #                                 line in the middle of band LABEL sits at
 #                                 the segment's end_rss on the axis's scale,
 #                                 and the label row above the band has ink
+#   envelope SVG SAMPLES          the RSS envelope's highest and lowest
+#                                 points are the samples CSV's highest
+#                                 and lowest RSS, on the axis's scale
 #   count SVG                     the number of elements and bytes
 #   render SVG                    seconds Chromium (through selenium and
 #                                 chromedriver) takes to load SVG and
@@ -144,6 +147,21 @@ def pixels(svg, png, segs_csv, label):
         fail("label %r not drawn at %.0f,%.0f" % (label, lx, ly))
 
 
+def envelope(svg, samples_csv):
+    root = ET.parse(svg).getroot()
+    y = scale(ticks(root, "ytick"))
+    path = [p for p in root.iter(NS + "path") if p.get("id") == "rss"][0]
+    ys = [float(v) for v in re.findall(r"[ML ]?[0-9.]+,([0-9.]+)",
+                                       path.get("d"))]
+    with open(samples_csv, newline="") as f:
+        rss = [int(r["rss_bytes"]) for r in csv.DictReader(f)]
+    print("envelope: y %.1f..%.1f; samples put it at %.1f..%.1f" %
+          (min(ys), max(ys), y(max(rss)), y(min(rss))))
+    # coordinates are written to 0.1 px
+    if abs(min(ys) - y(max(rss))) > 0.1 or abs(max(ys) - y(min(rss))) > 0.1:
+        fail("the envelope is not the samples' highest and lowest")
+
+
 def count(svg):
     root = ET.parse(svg).getroot()
     print(sum(1 for _ in root.iter()), os.path.getsize(svg))
@@ -215,6 +233,8 @@ def main(argv):
         structure(*args)
     elif cmd == "pixels":
         pixels(*args)
+    elif cmd == "envelope":
+        envelope(*args)
     elif cmd == "count":
         count(*args)
     elif cmd == "render":
