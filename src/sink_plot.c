@@ -245,15 +245,17 @@ struct axis {
 	int		 decimals;
 };
 
+/* An axis from 0 to max at least, in about ticks steps. */
 static void
-axis_make(struct axis *a, const struct unit *u, size_t n, double max)
+axis_make(struct axis *a, const struct unit *u, size_t n, double max,
+    int ticks)
 {
 	double	 steps;
 
 	if (max <= 0)
 		max = u[0].size;
 	a->unit = unit_for(u, n, max);
-	a->step = nice_step(max / a->unit->size / 5);
+	a->step = nice_step(max / a->unit->size / ticks);
 	a->decimals = decimals(a->step);
 	steps = (double)(long long)(max / a->unit->size / a->step);
 	if (steps * a->step * a->unit->size < max)
@@ -666,8 +668,8 @@ render(struct plot *p, const struct tally *t)
 		p->open.kinds = 0;
 		keep(p->open.first, sizeof(p->open.first), t->open->label);
 	}
-	axis_make(&ya, size_units, 4, (double)t->peak_rss);
-	axis_make(&xa, time_units, 4, (double)span);
+	axis_make(&ya, size_units, 4, (double)t->peak_rss, 5);
+	axis_make(&xa, time_units, 4, (double)span, 8);
 	textbuf_reset(b);
 	add_header(p, t, b);
 	add_bands(p, (double)span, b);
@@ -785,10 +787,11 @@ plot_member(struct sink *k, const struct member_sample *m)
 		i = low;
 		p->proc[i].pid = m->pid;
 		p->proc[i].peak = 0;
-		keep(p->proc[i].comm, sizeof(p->proc[i].comm), m->comm);
 		envelope_clear(&p->env, i + 1);
 		p->procs_seen++;
 	}
+	/* its name now: a member may have run another program */
+	keep(p->proc[i].comm, sizeof(p->proc[i].comm), m->comm);
 	if (m->rss > p->proc[i].peak)
 		p->proc[i].peak = m->rss;
 	envelope_add(&p->env, i + 1, m->t_ns, m->rss);
