@@ -48,6 +48,17 @@ lose_marks(struct meter *m, pid_t pid, const char *file, int error)
 	warn("/proc/%d/%s: peaks are sampled, not exact", (int)pid, file);
 }
 
+/* Say once that another memwatch resets mb's marks. */
+static void
+others(struct meter *m, const struct member *mb)
+{
+	if (m->others_warned)
+		return;
+	m->others_warned = true;
+	warnx("pid %d: another memwatch resets its high-water marks: peaks "
+	    "are sampled, not exact (said once)", (int)mb->pid);
+}
+
 static void
 no_reset(struct meter *m, struct member *mb, int error)
 {
@@ -78,8 +89,7 @@ read_pss(struct meter *m, int64_t t)
 	if (!m->pss || t < m->next_pss)
 		return NO_VALUE;
 	for (size_t i = 0; i < tr->n; i++) {
-		if (probe_pss(&tr->m[i].probe, tr->m[i].pid,
-		    &tr->m[i].pss) != 0) {
+		if (probe_pss(&tr->m[i].probe, &tr->m[i].pss) != 0) {
 			tr->m[i].pss = NO_VALUE;
 			whole = false;
 			continue;
@@ -117,7 +127,11 @@ end_period(struct meter *m, int64_t t, bool reset)
 		}
 		mb->ppid = st.ppid;
 		(void)strlcpy(mb->comm, st.name, sizeof(mb->comm));
-		if (probe_new_image(&mb->probe, mb->pid, &changed) != 0 ||
+		if (mb->others) {
+			others(m, mb);
+			whole = false;
+		}
+		if (probe_new_image(&mb->probe, &changed) != 0 ||
 		    changed) {
 			whole = false;
 			if (i == 0)
@@ -326,7 +340,9 @@ meter_start(struct meter *m, struct tree *tr, const struct target *tg,
 	m->pss = pss;
 	m->leave_alone = leave_alone;
 	m->discovered = -DISCOVER_NS;
-	if (leave_alone)
+	if (root->others)
+		others(m, root);
+	else if (leave_alone)
 		root->reset_ok = false;
 	else if ((error = probe_reset_peak(&root->probe)) != 0)
 		no_reset(m, root, error);

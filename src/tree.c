@@ -80,12 +80,13 @@ describe(struct member *m)
 }
 
 /*
- * Add pid to the tree.  Return 0, or an errno: the process is gone
- * (ESRCH, ENOENT), or cannot be read, or memwatch is out of memory or
- * descriptors.
+ * Add pid to the tree, its /proc directory dirfd if open already (-1
+ * otherwise), and claim its marks.  Return 0, or an errno: the process
+ * is gone (ESRCH, ENOENT), or cannot be read, or memwatch is out of
+ * memory or descriptors.
  */
 static int
-add(struct tree *t, pid_t pid)
+add(struct tree *t, pid_t pid, int dirfd)
 {
 	struct member	*m, *grown;
 	size_t		 cap;
@@ -102,9 +103,14 @@ add(struct tree *t, pid_t pid)
 	memset(m, 0, sizeof(*m));
 	m->pid = pid;
 	m->pss = NO_VALUE;
-	m->reset_ok = true;
-	if ((error = probe_open(&m->probe, pid)) != 0)
+	m->reset_ok = t->reset;
+	if ((error = probe_open(&m->probe, pid, dirfd)) != 0)
 		return error;
+	/* another memwatch resets its marks: they are not ours to read */
+	if (proc_claim(m->probe.dir_fd, t->reset) != 0) {
+		m->others = true;
+		m->reset_ok = false;
+	}
 	describe(m);
 	(void)probe_reaped(&m->probe, &m->reaped);
 	t->n++;
@@ -165,7 +171,7 @@ adopt(struct tree *t, pid_t pid)
 
 	if (pid <= 0 || find(t, pid) != NULL)
 		return;
-	if ((error = add(t, pid)) != 0)
+	if ((error = add(t, pid, -1)) != 0)
 		unknown(t, pid, error);
 }
 
@@ -296,11 +302,12 @@ tree_drop(struct tree *t, size_t i)
 }
 
 /*
- * Open the tree of root, its descendants too if children.  Return 0 or
- * the errno of the root's /proc files.
+ * Open the tree of root, whose /proc directory is dirfd if open already
+ * (-1 otherwise), its descendants too if children; reset: the marks are
+ * to be reset.  Return 0 or the errno of the root's /proc files.
  */
 int
-tree_open(struct tree *t, pid_t root, bool children)
+tree_open(struct tree *t, pid_t root, int dirfd, bool children, bool reset)
 {
 	int	 error;
 
@@ -309,7 +316,8 @@ tree_open(struct tree *t, pid_t root, bool children)
 
 	memset(t, 0, sizeof(*t));
 	t->children = children;
-	if ((error = add(t, root)) != 0) {
+	t->reset = reset;
+	if ((error = add(t, root, dirfd)) != 0) {
 		free(t->m);
 		t->m = NULL;
 		return error;
