@@ -46,6 +46,7 @@
 /* Colours: bands, the tree's RSS, peaks, processes */
 #define BAND_A		"#e8edf5"
 #define BAND_B		"#f7f8fa"
+#define BAND_IDLE	"#ffffff"
 #define RSS_FILL	"#a9c4ec"
 #define RSS_LINE	"#1f4e9c"
 #define PEAK_LINE	"#c0392b"
@@ -307,6 +308,16 @@ bands(const struct plot *p)
 	return p->nband + (p->open.count > 0);
 }
 
+/*
+ * Whether band b is one segment labelled "idle", the IPython snippet's
+ * time between cells: unshaded and unlabelled, so the cells stand out.
+ */
+static bool
+is_idle(const struct band *b)
+{
+	return b->count == 1 && strcmp(b->first, "idle") == 0;
+}
+
 /* The peak's kind of band b, as a word and as a stroke-dasharray. */
 static const char *
 kind_name(const struct band *b, const char **dash)
@@ -373,7 +384,8 @@ add_header(struct plot *p, const struct tally *t, struct textbuf *b)
 static void
 add_bands(struct plot *p, double span, struct textbuf *b)
 {
-	const char	*dash;
+	const char	*dash, *fill;
+	unsigned int	 shaded = 0;
 
 	textbuf_puts(b, "<g id=\"bands\">\n");
 	for (unsigned int i = 0; i < bands(p); i++) {
@@ -381,9 +393,13 @@ add_bands(struct plot *p, double span, struct textbuf *b)
 		double	 xa = x_of(s->start_ns, span);
 		double	 xb = x_of(s->end_ns, span);
 
+		if (is_idle(s))
+			fill = BAND_IDLE;
+		else
+			fill = shaded++ % 2 == 0 ? BAND_A : BAND_B;
 		textbuf_printf(b, "<rect class=\"band\" x=\"%.1f\" y=\"%d\" "
 		    "width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>", xa, Y0,
-		    xb - xa, Y1 - Y0, i % 2 == 0 ? BAND_A : BAND_B);
+		    xb - xa, Y1 - Y0, fill);
 		add_xml(b, s->first, strlen(s->first));
 		if (s->count > 1) {
 			textbuf_puts(b, " \xe2\x80\xa6 ");
@@ -570,6 +586,8 @@ add_labels(struct plot *p, double span, struct textbuf *b)
 		const struct band *s = band_at(p, p->order[i].i);
 		double	 a = x_of(s->start_ns, span), z;
 
+		if (is_idle(s))
+			continue;
 		band_label(s, text, sizeof(text));
 		z = a + 3 + CELL_W * cells(text, fit(text, LABEL_CELLS));
 		if (z > X1 + 12)
