@@ -112,6 +112,7 @@ struct member {
 	uint64_t reaped;	/* its children's faults (cminflt), last read */
 	bool	 reset_ok;	/* its mark can be reset */
 	bool	 others;	/* another memwatch resets its mark */
+	bool	 unreadable;	/* its memory cannot be read: not counted */
 };
 struct tree {
 	struct member *m;	/* m[0] is the root */
@@ -120,6 +121,7 @@ struct tree {
 	bool	 reset;		/* marks are reset, not --no-reset */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
+	unsigned int counted;	/* members in the last sample */
 	unsigned int lost;	/* members dropped, for the meter to see */
 	unsigned int unknown;	/* processes of the tree that cannot be read */
 };

@@ -121,7 +121,7 @@ end_period(struct meter *m, int64_t t, bool reset)
 	for (size_t i = 0; i < tr->n; i++) {
 		struct member	*mb = &tr->m[i];
 
-		if (probe_status(&mb->probe, &st) != 0) {
+		if (mb->unreadable || probe_status(&mb->probe, &st) != 0) {
 			whole = false;
 			continue;
 		}
@@ -200,7 +200,7 @@ meter_sample(struct meter *m, int64_t t, struct sample *s)
 	s->file = total.file;
 	s->anon = total.rss - total.file;
 	s->pss = read_pss(m, t);
-	s->processes = (unsigned int)tr->n;
+	s->processes = tr->counted;
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,14 @@ tree_discover(struct tree *t)
 {
 	if (!t->children)
 		return;
+	/* an unreadable member is dropped when it ends, or its PID would stay */
+	for (size_t i = 1; i < t->n;) {
+		if (t->m[i].unreadable && kill(t->m[i].pid, 0) == -1 &&
+		    errno == ESRCH)
+			tree_drop(t, i);
+		else
+			i++;
+	}
 	if (t->scan) {
 		scan_parents(t);
 		return;
@@ -265,8 +274,9 @@ tree_discover(struct tree *t)
 }
 
 /*
- * Sample every member into its mem and the tree's total into *total;
- * members that have ended are dropped, and counted in t->lost.  Return 0,
+ * Sample every member into its mem and the tree's total into *total, the
+ * members in it into t->counted; members that have ended are dropped, and
+ * counted in t->lost.  Return 0,
  * or the errno of the root, which is never dropped (ESRCH: it has ended).
  */
 int
@@ -275,18 +285,32 @@ tree_sample(struct tree *t, struct mem *total)
 	int	 error, root = 0;
 
 	total->rss = total->file = 0;
+	t->counted = 0;
 	for (size_t i = 0; i < t->n;) {
+		if (t->m[i].unreadable) {
+			i++;
+			continue;
+		}
 		if ((error = probe_mem(&t->m[i].probe, &t->m[i].mem)) != 0) {
 			if (i == 0) {
 				root = error;
 				i++;
 				continue;
 			}
-			tree_drop(t, i);
+			if (error == ESRCH) {
+				tree_drop(t, i);
+				continue;
+			}
+			/* kept, so as not to be found again: said, not counted */
+			unknown(t, t->m[i].pid, error);
+			t->m[i].unreadable = true;
+			t->m[i].mem.rss = t->m[i].mem.file = 0;
+			i++;
 			continue;
 		}
 		total->rss += t->m[i].mem.rss;
 		total->file += t->m[i].mem.file;
+		t->counted++;
 		i++;
 	}
 	return root;
