@@ -133,13 +133,14 @@ cells(const char *s, size_t n)
 static size_t
 fit(const char *s, unsigned int max)
 {
-	size_t	 n = 0, next;
+	size_t		 n = 0, next;
+	unsigned int	 c = 0;
 
 	while (s[n] != '\0') {
 		for (next = n + 1; ((unsigned char)s[next] & 0xc0) == 0x80;
 		    next++)
 			continue;
-		if (cells(s, next) > max)
+		if ((c += cells(s + n, next - n)) > max)
 			break;
 		n = next;
 	}
