@@ -840,6 +840,9 @@ merge_narrowest(struct plot *p)
 		a->peak = b->peak;
 	a->kinds |= b->kinds;
 	a->count += b->count;
+	/* named after its first cell rather than the idle time before it */
+	if (strcmp(a->first, "idle") == 0)
+		memcpy(a->first, b->first, sizeof(a->first));
 	memcpy(a->last, b->last, sizeof(a->last));
 	memmove(b, b + 1, (p->nband - best - 2) * sizeof(*b));
 	p->nband--;

@@ -178,3 +178,17 @@ scraped() {
 	wait "${mws[@]}"
 	stop_exporter
 }
+
+@test "--metrics needs a file in a directory it can write, before the command runs" {
+	run --separate-stderr mw --metrics - -- "$WORKLOAD" pidfile child
+	[ "$status" -eq 125 ]
+	run --separate-stderr mw --metrics nowhere/job.prom -- "$WORKLOAD" pidfile child
+	[ "$status" -eq 124 ]
+	[[ "$stderr" == *"nowhere"* ]]
+	[ ! -e child ]
+	# a name node_exporter would not read: said, and written all the same
+	run --separate-stderr mw -q --metrics job.txt -- "$WORKLOAD" pidfile child
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"job.txt: node_exporter's textfile collector reads only files named *.prom"* ]]
+	grep -q '^memwatch_running{.*} 0$' job.txt
+}

@@ -181,3 +181,13 @@ plateau() {
 	# as in soak.bats: a few pages of stdio and the heap's slack
 	[ $(( hwm_end - hwm_start )) -le 256 ]
 }
+
+@test "--plot needs a file, and one it can write, before the command runs" {
+	run --separate-stderr mw --plot - -- "$WORKLOAD" pidfile child
+	[ "$status" -eq 125 ]
+	[[ "$stderr" == *"--plot -: "*"needs a file"* ]]
+	run --separate-stderr mw --plot nowhere/run.svg -- "$WORKLOAD" pidfile child
+	[ "$status" -eq 124 ]
+	[[ "$stderr" == *"nowhere/run.svg"* ]]
+	[ ! -e child ]
+}
