@@ -32,7 +32,8 @@
 struct metrics {
 	const struct run_info *info;	/* its pid is known once it runs */
 	char		 command[LABEL_MAX];
-	char		 labels[2 * LABEL_MAX];	/* command, pid, memwatch_pid */
+	/* command, pid, memwatch_pid: every byte of the command escaped */
+	char		 labels[2 * LABEL_MAX + 64];
 	struct sample	 last;		/* the latest sample */
 	uint64_t	 pss;		/* the latest PSS measured */
 	struct segment	 closed;	/* the last closed segment */
