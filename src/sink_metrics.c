@@ -38,7 +38,7 @@ struct metrics {
 	uint64_t	 pss;		/* the latest PSS measured */
 	struct segment	 closed;	/* the last closed segment */
 	bool		 have_closed;
-	int64_t		 written_ns;	/* run time at the last rewrite, or -1 */
+	int64_t		 written_ns;	/* run time at the last rewrite; -1 */
 	struct textbuf	 buf;
 };
 

@@ -59,7 +59,7 @@ struct band {
 	int64_t		 start_ns, end_ns;
 	uint64_t	 start_rss, end_rss, peak;
 	unsigned int	 count;		/* segments in it */
-	unsigned int	 kinds;		/* bit 1 << peak_kind of each; 0: open */
+	unsigned int	 kinds;		/* 1 << peak_kind of each; 0: open */
 	char		 first[PLOT_LABEL], last[PLOT_LABEL];
 };
 
@@ -79,11 +79,11 @@ struct plot {
 	const char	*path;
 	char		 command[LABEL_MAX];
 	bool		 notebook;	/* FIFO directory's: only when read */
-	bool		 active;	/* taking the run (the notebook's: once read) */
-	int64_t		 checked_ns;	/* the notebook's last look for a reader */
+	bool		 active;	/* the notebook's: once read */
+	int64_t		 checked_ns;	/* the notebook's look for a reader */
 	bool		 quiet_failed;	/* the notebook plot gave up */
 	bool		 dirty;
-	int64_t		 written_ns;	/* run time at the last rewrite, or -1 */
+	int64_t		 written_ns;	/* run time at the last rewrite; -1 */
 	struct envelope	 env;
 	struct proc	 proc[PLOT_PROCS];
 	unsigned int	 procs_seen;
@@ -545,8 +545,8 @@ add_peaks(const struct plot *p, const struct axis *ya, double span,
 			xb = xa + 3;
 		}
 		(void)kind_name(s, &dash);
-		textbuf_printf(b, "<line class=\"peak\" x1=\"%.1f\" x2=\"%.1f\" "
-		    "y1=\"%.1f\" y2=\"%.1f\"", xa, xb, y, y);
+		textbuf_printf(b, "<line class=\"peak\" x1=\"%.1f\" "
+		    "x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"", xa, xb, y, y);
 		if (dash != NULL)
 			textbuf_printf(b, " stroke-dasharray=\"%s\"", dash);
 		textbuf_puts(b, "/>\n");
@@ -746,7 +746,7 @@ start(struct sink *k, const struct run_info *info, bool notebook)
 	p->written_ns = p->checked_ns = -1;
 	label_escape(info->command, strlen(info->command), p->command,
 	    sizeof(p->command));
-	/* the notebook's buckets are not touched, so cost no memory, until read */
+	/* the notebook's buckets are untouched, so cost nothing, until read */
 	if (notebook)
 		return 0;
 	envelope_init(&p->env, BUCKET0_NS);
