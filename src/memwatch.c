@@ -30,15 +30,17 @@
 #define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
 
 /* long options without a letter */
-enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS };
+enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS, OPT_METRICS, OPT_PLOT };
 
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "interval",	required_argument,	NULL,	'i' },
+	{ "metrics",	required_argument,	NULL,	OPT_METRICS },
 	{ "no-children", no_argument,		NULL,	OPT_NO_CHILDREN },
 	{ "no-reset",	no_argument,		NULL,	OPT_NO_RESET },
 	{ "output",	required_argument,	NULL,	'o' },
 	{ "pid",	required_argument,	NULL,	'p' },
+	{ "plot",	required_argument,	NULL,	OPT_PLOT },
 	{ "processes",	required_argument,	NULL,	'P' },
 	{ "pss",	no_argument,		NULL,	OPT_PSS },
 	{ "quiet",	no_argument,		NULL,	'q' },
@@ -78,6 +80,9 @@ help(void)
 	    "(default 100ms)\n"
 	    "  -o, --output=FILE  samples as CSV; - for standard output\n"
 	    "  -s, --segments=FILE  segments as CSV; - for standard output\n"
+	    "      --plot=FILE    an SVG picture of the run, kept up to date\n"
+	    "      --metrics=FILE the run for Prometheus: a .prom file in\n"
+	    "                     node_exporter's textfile directory\n"
 	    "  -P, --processes=FILE  a row per process per sample, as CSV\n"
 	    "  -p, --pid=PID      attach to a running process\n"
 	    "      --no-children  the process alone, not its descendants\n"
@@ -214,6 +219,27 @@ describe(struct run_info *info, const struct options *opt)
 	info->command = command;
 }
 
+/*
+ * The plot that %memwatch plot shows in IPython, beside the FIFOs: written
+ * only while the snippet reads the reply FIFO.  Without it the run goes on.
+ */
+static void
+add_notebook_plot(struct options *opt, const struct fifo *f,
+    const struct run_info *info)
+{
+	static char	 path[PATH_MAX];
+	struct sink	*k = &opt->outputs[opt->noutputs];
+
+	if (f->dirfd == -1 || opt->noutputs == OUTPUTS_MAX ||
+	    (size_t)snprintf(path, sizeof(path), "%s/plot.svg", f->dir) >=
+	    sizeof(path))
+		return;
+	k->ops = &sink_notebook_plot_ops;
+	k->path = path;
+	if (k->ops->open(k, info) == 0)
+		opt->noutputs++;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -240,6 +266,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_PSS:
 			opt.pss = true;
+			break;
+		case OPT_METRICS:
+			add_output(&opt, &sink_metrics_ops, optarg);
+			break;
+		case OPT_PLOT:
+			add_output(&opt, &sink_plot_ops, optarg);
 			break;
 		case 'P':
 			add_output(&opt, &sink_processes, optarg);
@@ -317,6 +349,7 @@ main(int argc, char *argv[])
 	if (opt.pid != 0) {
 		/* without the FIFO, SIGUSR1 still cuts segments */
 		(void)fifo_create(&w.fifo, opt.pid);
+		add_notebook_plot(&opt, &w.fifo, &info);
 		if (!opt.quiet) {
 			fprintf(stderr, "memwatch: watching pid %d\n",
 			    (int)opt.pid);
@@ -337,6 +370,7 @@ main(int argc, char *argv[])
 		if ((w.rootdir = proc_open_pid(w.target.pid)) != -1)
 			(void)proc_claim(w.rootdir, !opt.leave_alone);
 		(void)fifo_create(&w.fifo, w.target.pid);
+		add_notebook_plot(&opt, &w.fifo, &info);
 		if ((status = target_exec(&w.target, w.fifo.dirfd != -1 ?
 		    w.fifo.marker : NULL, opt.argv[0])) != 0)
 			return status;
