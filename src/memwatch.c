@@ -29,9 +29,15 @@
 #define INTERVAL_MIN		(100 * 1000LL)		/* 100 us */
 #define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
 
+/* long options without a letter */
+enum { OPT_LIMIT = 256, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
+
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "interval",	required_argument,	NULL,	'i' },
+	{ "limit",	required_argument,	NULL,	OPT_LIMIT },
+	{ "limit-kill",	required_argument,	NULL,	OPT_LIMIT_KILL },
+	{ "limit-signal", required_argument,	NULL,	OPT_LIMIT_SIGNAL },
 	{ "output",	required_argument,	NULL,	'o' },
 	{ "pid",	required_argument,	NULL,	'p' },
 	{ "quiet",	no_argument,		NULL,	'q' },
@@ -44,9 +50,10 @@ static void
 print_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: %s [-q] [-i interval] [-o file] [-s file] [--] command "
-	    "[arg ...]\n"
-	    "       %s [-q] [-i interval] [-o file] [-s file] -p pid\n",
+	    "usage: %s [-q] [-i interval] [-o file] [-s file] [--limit size] "
+	    "[--] command [arg ...]\n"
+	    "       %s [-q] [-i interval] [-o file] [-s file] [--limit size] "
+	    "-p pid\n",
 	    getprogname(), getprogname());
 }
 
@@ -71,6 +78,18 @@ help(void)
 	    "  -s, --segments=FILE  segments as CSV; - for standard output\n"
 	    "  -p, --pid=PID      attach to a running process\n"
 	    "  -q, --quiet        no lines on standard error but warnings\n"
+	    "      --limit=SIZE   interrupt the command when its memory passes "
+	    "SIZE:\n"
+	    "                     300M, 1.5G (K, M, G, T: powers of 1024), or "
+	    "N% of what\n"
+	    "                     it may use (its cgroup's limit, MEM_LIMIT, "
+	    "MemTotal)\n"
+	    "      --limit-signal=SIG  the signal sent at the limit (default "
+	    "INT)\n"
+	    "      --limit-kill=SIZE   SIGKILL the largest process but the "
+	    "command's\n"
+	    "                     own when memory passes SIZE (default: "
+	    "never)\n"
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version\n"
 	    "\n"
@@ -150,11 +169,52 @@ open_probe(struct run *r)
 	}
 }
 
+/* The --limit options as given, resolved by setup_guard(). */
+struct limit_args {
+	const char	*limit;		/* NULL: none */
+	uint64_t	 bytes;
+	uint32_t	 ppm;
+	uint64_t	 kill;
+	int		 signo;
+};
+
+/*
+ * Resolve the limit against what process pid may use, check the kill
+ * limit lies above it, set the guard up and say what the limit is.
+ * Return 0, or an exit status after a warning.
+ */
+static int
+setup_guard(struct run *r, const struct limit_args *a, pid_t pid)
+{
+	struct limit	 l = { .bytes = a->bytes };
+	char		 what[160], kill[32];
+	int		 error;
+
+	if (a->ppm != 0 && (error = limit_resolve(pid, a->ppm, &l)) != 0) {
+		errno = error;
+		warn("limit %s: /proc/meminfo", a->limit);
+		return EXIT_INTERNAL;
+	}
+	if (a->kill != 0 && a->kill <= l.bytes) {
+		format_size(kill, sizeof(kill), a->kill);
+		limit_describe(&l, what, sizeof(what));
+		warnx("limit-kill %s is not above the limit %s", kill, what);
+		return EXIT_USAGE;
+	}
+	guard_init(&r->guard, l.bytes, a->kill, a->signo, r->interval_ns);
+	if (l.bytes != 0 && !r->quiet) {
+		limit_describe(&l, what, sizeof(what));
+		fprintf(stderr, "memwatch: limit %s\n", what);
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	/* static: the exit handler that removes the FIFO runs after main */
 	static struct run r;
+	struct limit_args la = { .signo = SIGINT };
 	const char	*errstr, *samples = NULL, *segments = NULL;
 	char		 buf[32];
 	pid_t		 pid = 0;
@@ -180,6 +240,22 @@ main(int argc, char *argv[])
 			if (r.interval_ns > INTERVAL_MAX)
 				errx(EXIT_USAGE, "interval %s: above the "
 				    "maximum of 1 hour", optarg);
+			break;
+		case OPT_LIMIT:
+			la.limit = optarg;
+			if (parse_limit(optarg, &la.bytes, &la.ppm,
+			    &errstr) == -1)
+				errx(EXIT_USAGE, "limit %s: %s", optarg, errstr);
+			break;
+		case OPT_LIMIT_KILL:
+			if (parse_size(optarg, &la.kill, &errstr) == -1)
+				errx(EXIT_USAGE, "limit-kill %s: %s", optarg,
+				    errstr);
+			break;
+		case OPT_LIMIT_SIGNAL:
+			if ((la.signo = parse_signal(optarg)) == 0)
+				errx(EXIT_USAGE, "limit-signal %s: no such "
+				    "signal", optarg);
 			break;
 		case 'o':
 			samples = optarg;
@@ -227,6 +303,9 @@ main(int argc, char *argv[])
 	/* an attach fails before any output file is touched */
 	if (pid != 0 && ((status = target_attach(&r.target, pid)) != 0 ||
 	    (status = open_probe(&r)) != 0))
+		return status;
+	/* a launched command is in memwatch's cgroup until it moves */
+	if ((status = setup_guard(&r, &la, pid != 0 ? pid : getpid())) != 0)
 		return status;
 	if (output_open(&r.samples, samples, "samples") != 0 ||
 	    output_open(&r.segments, segments, "segments") != 0)

@@ -27,6 +27,44 @@
 /* duration.c */
 int	 parse_duration(const char *, int64_t *, const char **);
 
+/* size.c: sizes and limits on the command line */
+int	 parse_size(const char *, uint64_t *, const char **);
+int	 parse_limit(const char *, uint64_t *, uint32_t *, const char **);
+void	 format_size(char *, size_t, uint64_t);
+
+/* limit.c: the memory a process may use, for a limit in percent */
+struct limit {
+	uint64_t bytes;		/* the limit */
+	uint64_t base;		/* what it is a share of; 0 if given in bytes */
+	uint32_t ppm;		/* the share, in millionths; 0 if in bytes */
+	const char *source;	/* where base came from: a file, MEM_LIMIT, MemTotal */
+	bool	 cgroup;	/* source is a cgroup's file */
+};
+int	 limit_resolve(pid_t, uint32_t, struct limit *);
+void	 limit_describe(const struct limit *, char *, size_t);
+
+/* guard.c: the --limit policy */
+#define GUARD_SIGNAL	0x1	/* send the limit signal to the root */
+#define GUARD_KILL	0x2	/* SIGKILL the largest member but the root */
+struct guard {
+	uint64_t limit;		/* bytes; 0: no limit signal */
+	uint64_t kill;		/* bytes; 0: no SIGKILL */
+	int	 signo;		/* the limit signal */
+	uint64_t near, far;	/* the fast schedule from near, until below far */
+	int64_t	 user_ns;	/* the user's interval */
+	int64_t	 interval_ns;	/* the interval wanted now */
+	bool	 signalled;	/* over the limit since the last signal */
+	bool	 killed;	/* over the kill limit since the last kill */
+	bool	 seen;		/* last and last_ns hold a sample */
+	uint64_t last;
+	int64_t	 last_ns;
+};
+void	 guard_init(struct guard *, uint64_t, uint64_t, int, int64_t);
+bool	 guard_on(const struct guard *);
+int	 guard_check(struct guard *, uint64_t, int64_t);
+void	 guard_warn(const struct guard *, int, uint64_t, pid_t);
+int	 parse_signal(const char *);
+
 /* marker.c: lines from the marker FIFO, and labels made safe */
 struct marker_lines {
 	char	 buf[PIPE_BUF];	/* the line so far */
@@ -137,6 +175,7 @@ struct run {
 	struct output	 segments;
 	struct segment	 segment;	/* the open one */
 	struct fifo	 fifo;
+	struct guard	 guard;
 	int64_t		 interval_ns;
 	bool		 quiet;
 	int		 sigfd;

@@ -1,0 +1,137 @@
+/*
+ * guard.c: the --limit policy.  After each sample the loop hands it the
+ * watched memory and the time; it answers what to do (nothing, the limit
+ * signal to the root, SIGKILL to the largest member that is not the root)
+ * and at what interval it wants the next samples.  The loop does it.
+ *
+ * It signals once per crossing: again only after memory has gone back
+ * below the limit, so work that ignores the signal is not flooded.  Near
+ * the limit, or on course to reach it before the next tick, it asks for
+ * a fast schedule, and for the user's again once memory has fallen.
+ */
+
+#include "config.h"
+
+#include <err.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "memwatch.h"
+
+#define FAST_NS		(1000 * 1000LL)	/* the schedule near the limit */
+#define NEAR_PCT	80	/* "near": from 80% of the limit up */
+#define FAR_PCT		75	/* back to the user's schedule below this */
+
+/*
+ * Set g up: limit and kill bytes (0: off), the limit signal, and the
+ * user's sampling interval.
+ */
+void
+guard_init(struct guard *g, uint64_t limit, uint64_t kill, int signo,
+    int64_t interval_ns)
+{
+	uint64_t	 first;
+
+	memset(g, 0, sizeof(*g));
+	g->limit = limit;
+	g->kill = kill;
+	g->signo = signo;
+	g->user_ns = g->interval_ns = interval_ns;
+	first = limit != 0 ? limit : kill;
+	g->near = first / 100 * NEAR_PCT;
+	g->far = first / 100 * FAR_PCT;
+}
+
+/* Whether the guard has anything to do. */
+bool
+guard_on(const struct guard *g)
+{
+	return g->limit != 0 || g->kill != 0;
+}
+
+/*
+ * Memory mem at time t_ns.  Return what to do, GUARD_SIGNAL and/or
+ * GUARD_KILL or 0, and set g->interval_ns to the interval wanted next.
+ */
+int
+guard_check(struct guard *g, uint64_t mem, int64_t t_ns)
+{
+	uint64_t	 ahead = mem;
+	int		 act = 0;
+
+	if (!guard_on(g))
+		return 0;
+	/* where memory will be at the user's next tick, at today's rate */
+	if (g->seen && mem > g->last && t_ns > g->last_ns)
+		ahead = mem + (uint64_t)((double)(mem - g->last) *
+		    (double)g->user_ns / (double)(t_ns - g->last_ns));
+	g->seen = true;
+	g->last = mem;
+	g->last_ns = t_ns;
+
+	if (g->user_ns > FAST_NS) {
+		if (mem >= g->near || ahead >= g->near)
+			g->interval_ns = FAST_NS;
+		else if (mem < g->far)
+			g->interval_ns = g->user_ns;
+	}
+	if (g->limit != 0) {
+		if (mem < g->limit)
+			g->signalled = false;
+		else if (!g->signalled) {
+			g->signalled = true;
+			act |= GUARD_SIGNAL;
+		}
+	}
+	if (g->kill != 0) {
+		if (mem < g->kill)
+			g->killed = false;
+		else if (!g->killed) {
+			g->killed = true;
+			act |= GUARD_KILL;
+		}
+	}
+	return act;
+}
+
+/*
+ * Say on stderr, whatever -q says, that memory mem is over a limit and what
+ * is done about it: act is GUARD_SIGNAL (the limit signal to pid) or
+ * GUARD_KILL (SIGKILL to pid).
+ */
+void
+guard_warn(const struct guard *g, int act, uint64_t mem, pid_t pid)
+{
+	char	 m[32], l[32];
+	bool	 kill = act == GUARD_KILL;
+
+	format_size(m, sizeof(m), mem);
+	format_size(l, sizeof(l), kill ? g->kill : g->limit);
+	warnx("%s, over the %slimit of %s: %s pid %d (SIG%s)", m,
+	    kill ? "kill " : "", l, kill ? "killing" : "interrupting",
+	    (int)pid, sigabbrev_np(kill ? SIGKILL : g->signo));
+}
+
+/*
+ * Parse s as a signal: a name with or without "SIG" ("INT", "SIGTERM"),
+ * or a number.  Return it, or 0 if s names none.
+ */
+int
+parse_signal(const char *s)
+{
+	const char	*name, *errstr;
+	int		 n;
+
+	n = (int)strtonum(s, 1, NSIG - 1, &errstr);
+	if (errstr == NULL)
+		return n;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (n = 1; n < NSIG; n++)
+		if ((name = sigabbrev_np(n)) != NULL &&
+		    strcasecmp(s, name) == 0)
+			return n;
+	return 0;
+}
