@@ -95,6 +95,46 @@ sample_failed(struct run *r, int error)
 }
 
 /*
+ * Move the timer to a schedule of interval ns from now: the guard's, near
+ * the limit, or the user's again.
+ */
+static void
+set_interval(struct run *r, int64_t interval)
+{
+	struct itimerspec	 its;
+	int64_t			 first = now_ns() + interval;
+
+	its.it_value.tv_sec = first / NSEC_PER_SEC;
+	its.it_value.tv_nsec = first % NSEC_PER_SEC;
+	its.it_interval.tv_sec = interval / NSEC_PER_SEC;
+	its.it_interval.tv_nsec = interval % NSEC_PER_SEC;
+	if (timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		r->timer_ns = interval;
+}
+
+/*
+ * Show the guard a sample of mem bytes, and do what it asks: the limit
+ * signal to the root, as Ctrl-C would reach it, counted in the segment;
+ * another sampling interval.
+ */
+static void
+guard_sample(struct run *r, uint64_t mem)
+{
+	int	 act;
+
+	if (!guard_on(&r->guard))
+		return;
+	act = guard_check(&r->guard, mem, now_ns() - r->start);
+	if (act & GUARD_SIGNAL) {
+		guard_warn(&r->guard, GUARD_SIGNAL, mem, r->target.pid);
+		target_signal(&r->target, r->guard.signo);
+		r->segment.interrupts++;
+	}
+	if (r->guard.interval_ns != r->timer_ns)
+		set_interval(r, r->guard.interval_ns);
+}
+
+/*
  * Take one sample and record it.  Return 0, or the errno of a process that
  * could not be read.
  */
@@ -106,8 +146,10 @@ take_sample(struct run *r)
 
 	if ((error = probe_rss(&r->probe, &rss)) != 0)
 		sample_failed(r, error);
-	else
+	else {
 		record_sample(r, rss);
+		guard_sample(r, rss);
+	}
 	return error;
 }
 
@@ -303,6 +345,7 @@ start_timer(struct run *r)
 	struct itimerspec	 its;
 	int64_t			 first = r->start + r->interval_ns;
 
+	r->timer_ns = r->interval_ns;
 	its.it_value.tv_sec = first / NSEC_PER_SEC;
 	its.it_value.tv_nsec = first % NSEC_PER_SEC;
 	its.it_interval.tv_sec = r->interval_ns / NSEC_PER_SEC;

@@ -145,6 +145,7 @@ struct segment {
 	uint64_t peak_rss;
 	uint64_t samples;
 	bool	 exact;		/* peak includes the kernel's high-water mark */
+	unsigned int interrupts;	/* times the guard signalled */
 };
 void	 segment_open(struct segment *, unsigned int, const char *,
 	    int64_t, uint64_t);
@@ -177,6 +178,7 @@ struct run {
 	struct fifo	 fifo;
 	struct guard	 guard;
 	int64_t		 interval_ns;
+	int64_t		 timer_ns;	/* the timer's interval now */
 	bool		 quiet;
 	int		 sigfd;
 	int		 timerfd;

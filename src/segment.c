@@ -20,6 +20,7 @@ segment_open(struct segment *s, unsigned int index, const char *label,
 	s->start_rss = s->end_rss = s->peak_rss = rss;
 	s->samples = 0;
 	s->exact = false;
+	s->interrupts = 0;
 }
 
 /* Count one sample of rss resident bytes. */

@@ -51,7 +51,7 @@ scan_decimal(const char *s, struct decimal *d, const char **errstr)
 
 	d->whole = d->frac = 0;
 	for (; isdigit((unsigned char)*s); s++, nwhole++) {
-		if (d->whole > (UINT64_MAX - 9) / 10) {
+		if (d->whole > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) {
 			*errstr = "too large";
 			return -1;
 		}

@@ -23,6 +23,11 @@
  *	stop		stop with SIGSTOP until sent SIGCONT
  *	die		die by SIGKILL
  *	exec STEP...	execute this program again with the steps after it
+ *	grow N MS K	map and touch N MiB every MS milliseconds, K times,
+ *			all kept (a steady rate; "alloc N" is one memset)
+ *	noint		ignore SIGINT from here on
+ *	child STEP...	fork a child that runs the steps after it; wait for
+ *			it, say on stderr how it ended, and exit 0
  *
  * Memory comes from mmap(2), not malloc, so nothing but the steps moves it.
  */
@@ -260,6 +265,33 @@ main(int argc, char *argv[])
 			(void)raise(SIGSTOP);
 		} else if (strcmp(step, "die") == 0) {
 			(void)raise(SIGKILL);
+		} else if (strcmp(step, "grow") == 0) {
+			size_t	 mib = (size_t)number(argv[++i]);
+			long	 ms = number(argv[++i]);
+
+			for (long k = number(argv[++i]); k > 0; k--) {
+				(void)touch(mib);
+				sleep_ms(ms);
+			}
+		} else if (strcmp(step, "noint") == 0) {
+			(void)signal(SIGINT, SIG_IGN);
+		} else if (strcmp(step, "child") == 0) {
+			pid_t	 pid;
+			int	 status;
+
+			if ((pid = fork()) == -1)
+				err(1, "fork");
+			if (pid == 0)
+				continue;	/* the child runs the rest */
+			if (waitpid(pid, &status, 0) == -1)
+				err(1, "waitpid");
+			if (WIFSIGNALED(status))
+				warnx("child %d: killed by signal %d",
+				    (int)pid, WTERMSIG(status));
+			else
+				warnx("child %d: exit %d", (int)pid,
+				    WEXITSTATUS(status));
+			return 0;
 		} else if (strcmp(step, "exec") == 0) {
 			argv[i] = argv[0];
 			execv("/proc/self/exe", argv + i);
