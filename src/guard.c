@@ -6,8 +6,9 @@
  *
  * It signals once per crossing: again only after memory has gone back
  * below the limit, so work that ignores the signal is not flooded.  Near
- * the limit, or on course to reach it before the next tick, it asks for
- * a fast schedule, and for the user's again once memory has fallen.
+ * the limit (from 80% of it), or on course to get there within two of the
+ * user's intervals, it asks for a fast schedule, and for the user's again
+ * once memory has fallen below 75%.
  */
 
 #include "config.h"
@@ -20,17 +21,17 @@
 
 #include "memwatch.h"
 
-#define FAST_NS		(1000 * 1000LL)	/* the schedule near the limit */
 #define NEAR_PCT	80	/* "near": from 80% of the limit up */
 #define FAR_PCT		75	/* back to the user's schedule below this */
+#define AHEAD		2	/* ticks of the user's looked ahead */
 
 /*
- * Set g up: limit and kill bytes (0: off), the limit signal, and the
- * user's sampling interval.
+ * Set g up: limit and kill bytes (0: off), the limit signal, the user's
+ * sampling interval and the one wanted near the limit.
  */
 void
 guard_init(struct guard *g, uint64_t limit, uint64_t kill, int signo,
-    int64_t interval_ns)
+    int64_t interval_ns, int64_t fast_ns)
 {
 	uint64_t	 first;
 
@@ -39,6 +40,7 @@ guard_init(struct guard *g, uint64_t limit, uint64_t kill, int signo,
 	g->kill = kill;
 	g->signo = signo;
 	g->user_ns = g->interval_ns = interval_ns;
+	g->fast_ns = fast_ns;
 	first = limit != 0 ? limit : kill;
 	g->near = first / 100 * NEAR_PCT;
 	g->far = first / 100 * FAR_PCT;
@@ -63,17 +65,17 @@ guard_check(struct guard *g, uint64_t mem, int64_t t_ns)
 
 	if (!guard_on(g))
 		return 0;
-	/* where memory will be at the user's next tick, at today's rate */
+	/* where memory will be two of the user's ticks on, at today's rate */
 	if (g->seen && mem > g->last && t_ns > g->last_ns)
 		ahead = mem + (uint64_t)((double)(mem - g->last) *
-		    (double)g->user_ns / (double)(t_ns - g->last_ns));
+		    (double)(AHEAD * g->user_ns) / (double)(t_ns - g->last_ns));
 	g->seen = true;
 	g->last = mem;
 	g->last_ns = t_ns;
 
-	if (g->user_ns > FAST_NS) {
+	if (g->user_ns > g->fast_ns) {
 		if (mem >= g->near || ahead >= g->near)
-			g->interval_ns = FAST_NS;
+			g->interval_ns = g->fast_ns;
 		else if (mem < g->far)
 			g->interval_ns = g->user_ns;
 	}

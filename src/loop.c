@@ -69,31 +69,6 @@ new_image(struct run *r)
 	return changed;
 }
 
-/* Record a sample of rss bytes in the current segment and the samples CSV. */
-static void
-record_sample(struct run *r, uint64_t rss)
-{
-	r->nsamples++;
-	if (rss > r->peak_rss)
-		r->peak_rss = rss;
-	segment_sample(&r->segment, rss);
-	output_sample(&r->samples, now_ns() - r->start, rss, r->segment.index);
-}
-
-/* A sample that could not be taken: say why, once, unless it is the end. */
-static void
-sample_failed(struct run *r, int error)
-{
-	/* without a pidfd, how the end of an attached process shows */
-	if (error == ESRCH && r->target.pidfd == -1 && !r->target.launched)
-		r->ended = true;
-	if (error != ESRCH && !r->read_warned) {
-		r->read_warned = true;
-		errno = error;
-		warn("/proc/%d/statm", (int)r->target.pid);
-	}
-}
-
 /*
  * Move the timer to a schedule of interval ns from now: the guard's, near
  * the limit, or the user's again.
@@ -134,6 +109,32 @@ guard_sample(struct run *r, uint64_t mem)
 		set_interval(r, r->guard.interval_ns);
 }
 
+/* Record a sample of rss bytes in the current segment and the samples CSV. */
+static void
+record_sample(struct run *r, uint64_t rss)
+{
+	r->nsamples++;
+	if (rss > r->peak_rss)
+		r->peak_rss = rss;
+	segment_sample(&r->segment, rss);
+	output_sample(&r->samples, now_ns() - r->start, rss, r->segment.index);
+	guard_sample(r, rss);
+}
+
+/* A sample that could not be taken: say why, once, unless it is the end. */
+static void
+sample_failed(struct run *r, int error)
+{
+	/* without a pidfd, how the end of an attached process shows */
+	if (error == ESRCH && r->target.pidfd == -1 && !r->target.launched)
+		r->ended = true;
+	if (error != ESRCH && !r->read_warned) {
+		r->read_warned = true;
+		errno = error;
+		warn("/proc/%d/statm", (int)r->target.pid);
+	}
+}
+
 /*
  * Take one sample and record it.  Return 0, or the errno of a process that
  * could not be read.
@@ -146,10 +147,8 @@ take_sample(struct run *r)
 
 	if ((error = probe_rss(&r->probe, &rss)) != 0)
 		sample_failed(r, error);
-	else {
+	else
 		record_sample(r, rss);
-		guard_sample(r, rss);
-	}
 	return error;
 }
 

@@ -28,14 +28,16 @@
 #define INTERVAL_DEFAULT	(100 * 1000000LL)	/* 100 ms */
 #define INTERVAL_MIN		(100 * 1000LL)		/* 100 us */
 #define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
+#define LIMIT_INTERVAL		(1000000LL)		/* 1 ms near the limit */
 
 /* long options without a letter */
-enum { OPT_LIMIT = 256, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
+enum { OPT_LIMIT = 256, OPT_LIMIT_INTERVAL, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
 
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "interval",	required_argument,	NULL,	'i' },
 	{ "limit",	required_argument,	NULL,	OPT_LIMIT },
+	{ "limit-interval", required_argument,	NULL,	OPT_LIMIT_INTERVAL },
 	{ "limit-kill",	required_argument,	NULL,	OPT_LIMIT_KILL },
 	{ "limit-signal", required_argument,	NULL,	OPT_LIMIT_SIGNAL },
 	{ "output",	required_argument,	NULL,	'o' },
@@ -86,6 +88,8 @@ help(void)
 	    "MemTotal)\n"
 	    "      --limit-signal=SIG  the signal sent at the limit (default "
 	    "INT)\n"
+	    "      --limit-interval=T  sample every T within 20% of the limit "
+	    "(default 1ms)\n"
 	    "      --limit-kill=SIZE   SIGKILL the largest process but the "
 	    "command's\n"
 	    "                     own when memory passes SIZE (default: "
@@ -169,6 +173,22 @@ open_probe(struct run *r)
 	}
 }
 
+/* Parse s, the value of option name, as a sampling interval, or exit. */
+static int64_t
+interval(const char *s, const char *name)
+{
+	const char	*errstr;
+	int64_t		 ns;
+
+	if (parse_duration(s, &ns, &errstr) == -1)
+		errx(EXIT_USAGE, "%s %s: %s", name, s, errstr);
+	if (ns < INTERVAL_MIN)
+		errx(EXIT_USAGE, "%s %s: below the minimum of 100us", name, s);
+	if (ns > INTERVAL_MAX)
+		errx(EXIT_USAGE, "%s %s: above the maximum of 1 hour", name, s);
+	return ns;
+}
+
 /* The --limit options as given, resolved by setup_guard(). */
 struct limit_args {
 	const char	*limit;		/* NULL: none */
@@ -176,6 +196,7 @@ struct limit_args {
 	uint32_t	 ppm;
 	uint64_t	 kill;
 	int		 signo;
+	int64_t		 fast_ns;	/* the interval near the limit */
 };
 
 /*
@@ -201,7 +222,8 @@ setup_guard(struct run *r, const struct limit_args *a, pid_t pid)
 		warnx("limit-kill %s is not above the limit %s", kill, what);
 		return EXIT_USAGE;
 	}
-	guard_init(&r->guard, l.bytes, a->kill, a->signo, r->interval_ns);
+	guard_init(&r->guard, l.bytes, a->kill, a->signo, r->interval_ns,
+	    a->fast_ns);
 	if (l.bytes != 0 && !r->quiet) {
 		limit_describe(&l, what, sizeof(what));
 		fprintf(stderr, "memwatch: limit %s\n", what);
@@ -214,7 +236,7 @@ main(int argc, char *argv[])
 {
 	/* static: the exit handler that removes the FIFO runs after main */
 	static struct run r;
-	struct limit_args la = { .signo = SIGINT };
+	struct limit_args la = { .signo = SIGINT, .fast_ns = LIMIT_INTERVAL };
 	const char	*errstr, *samples = NULL, *segments = NULL;
 	char		 buf[32];
 	pid_t		 pid = 0;
@@ -230,22 +252,16 @@ main(int argc, char *argv[])
 		case 'h':
 			help();
 		case 'i':
-			if (parse_duration(optarg, &r.interval_ns,
-			    &errstr) == -1)
-				errx(EXIT_USAGE, "interval %s: %s", optarg,
-				    errstr);
-			if (r.interval_ns < INTERVAL_MIN)
-				errx(EXIT_USAGE, "interval %s: below the "
-				    "minimum of 100us", optarg);
-			if (r.interval_ns > INTERVAL_MAX)
-				errx(EXIT_USAGE, "interval %s: above the "
-				    "maximum of 1 hour", optarg);
+			r.interval_ns = interval(optarg, "interval");
 			break;
 		case OPT_LIMIT:
 			la.limit = optarg;
 			if (parse_limit(optarg, &la.bytes, &la.ppm,
 			    &errstr) == -1)
 				errx(EXIT_USAGE, "limit %s: %s", optarg, errstr);
+			break;
+		case OPT_LIMIT_INTERVAL:
+			la.fast_ns = interval(optarg, "limit-interval");
 			break;
 		case OPT_LIMIT_KILL:
 			if (parse_size(optarg, &la.kill, &errstr) == -1)

@@ -52,6 +52,7 @@ struct guard {
 	int	 signo;		/* the limit signal */
 	uint64_t near, far;	/* the fast schedule from near, until below far */
 	int64_t	 user_ns;	/* the user's interval */
+	int64_t	 fast_ns;	/* the interval wanted near the limit */
 	int64_t	 interval_ns;	/* the interval wanted now */
 	bool	 signalled;	/* over the limit since the last signal */
 	bool	 killed;	/* over the kill limit since the last kill */
@@ -59,7 +60,8 @@ struct guard {
 	uint64_t last;
 	int64_t	 last_ns;
 };
-void	 guard_init(struct guard *, uint64_t, uint64_t, int, int64_t);
+void	 guard_init(struct guard *, uint64_t, uint64_t, int, int64_t,
+	    int64_t);
 bool	 guard_on(const struct guard *);
 int	 guard_check(struct guard *, uint64_t, int64_t);
 void	 guard_warn(const struct guard *, int, uint64_t, pid_t);
