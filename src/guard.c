@@ -14,7 +14,9 @@
 #include "config.h"
 
 #include <err.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,25 +27,86 @@
 #define FAR_PCT		75	/* back to the user's schedule below this */
 #define AHEAD		2	/* ticks of the user's looked ahead */
 
+/* Where the fast schedule starts and ends: below the first limit to act. */
+static void
+set_bounds(struct guard *g)
+{
+	uint64_t	 first = g->limit != 0 ? g->limit : g->kill;
+
+	g->near = first / 100 * NEAR_PCT;
+	g->far = first / 100 * FAR_PCT;
+	if (!guard_on(g))
+		g->interval_ns = g->user_ns;
+}
+
 /*
- * Set g up: limit and kill bytes (0: off), the limit signal, the user's
- * sampling interval and the one wanted near the limit.
+ * Set g up without a limit: the kill limit in bytes (0: off), the limit
+ * signal, the user's sampling interval and the one wanted near the limit.
  */
 void
-guard_init(struct guard *g, uint64_t limit, uint64_t kill, int signo,
-    int64_t interval_ns, int64_t fast_ns)
+guard_init(struct guard *g, uint64_t kill, int signo, int64_t interval_ns,
+    int64_t fast_ns)
 {
-	uint64_t	 first;
-
 	memset(g, 0, sizeof(*g));
-	g->limit = limit;
 	g->kill = kill;
 	g->signo = signo;
 	g->user_ns = g->interval_ns = interval_ns;
 	g->fast_ns = fast_ns;
-	first = limit != 0 ? limit : kill;
-	g->near = first / 100 * NEAR_PCT;
-	g->far = first / 100 * FAR_PCT;
+	set_bounds(g);
+}
+
+/*
+ * Set the limit to spec, a size or a percentage of what process pid may
+ * use, or "off"; say what it is on stderr unless quiet.  Return 0, or an
+ * exit status after a warning, the limit as it was.
+ */
+int
+guard_limit(struct guard *g, const char *spec, pid_t pid, bool quiet)
+{
+	struct limit	 l = { 0 };
+	char		 what[160], kill[32];
+	const char	*errstr;
+	int		 error;
+
+	if (strcmp(spec, "off") != 0 &&
+	    parse_limit(spec, &l.bytes, &l.ppm, &errstr) == -1) {
+		warnx("limit %s: %s", spec, errstr);
+		return EXIT_USAGE;
+	}
+	if (l.ppm != 0 && (error = limit_resolve(pid, l.ppm, &l)) != 0) {
+		errno = error;
+		warn("limit %s: /proc/meminfo", spec);
+		return EXIT_INTERNAL;
+	}
+	limit_describe(&l, what, sizeof(what));
+	if (g->kill != 0 && g->kill <= l.bytes) {
+		format_size(kill, sizeof(kill), g->kill);
+		warnx("limit-kill %s is not above the limit %s", kill, what);
+		return EXIT_USAGE;
+	}
+	g->limit = l.bytes;
+	g->signalled = false;
+	set_bounds(g);
+	if (!quiet)
+		fprintf(stderr, "memwatch: limit %s\n", l.bytes != 0 ? what :
+		    "off");
+	return 0;
+}
+
+/*
+ * A request from the IPython snippet, read from its file: a limit as
+ * guard_limit() takes it, or "default " and one, taken only when no limit
+ * is set.  A bad one is said and ignored.
+ */
+void
+guard_request(struct guard *g, const char *line, pid_t pid, bool quiet)
+{
+	if (strncmp(line, "default ", 8) == 0) {
+		if (g->limit != 0)
+			return;
+		line += 8;
+	}
+	(void)guard_limit(g, line, pid, quiet);
 }
 
 /* Whether the guard has anything to do. */

@@ -246,10 +246,14 @@ target_ended(struct run *r)
 static void
 on_marker_line(void *arg, const char *line, size_t len)
 {
-	char	 label[LABEL_MAX];
+	struct run	*r = arg;
+	char		 label[LABEL_MAX], limit[64];
 
+	/* a new limit from the IPython snippet, from this boundary on */
+	if (fifo_take(&r->fifo, "limit", limit, sizeof(limit)) == 0)
+		guard_request(&r->guard, limit, r->target.pid, r->quiet);
 	label_escape(line, len, label, sizeof(label));
-	boundary(arg, label[0] != '\0' ? label : NULL, false);
+	boundary(r, label[0] != '\0' ? label : NULL, false);
 }
 
 /*

@@ -189,47 +189,13 @@ interval(const char *s, const char *name)
 	return ns;
 }
 
-/* The --limit options as given, resolved by setup_guard(). */
+/* The --limit options as given. */
 struct limit_args {
 	const char	*limit;		/* NULL: none */
-	uint64_t	 bytes;
-	uint32_t	 ppm;
 	uint64_t	 kill;
 	int		 signo;
 	int64_t		 fast_ns;	/* the interval near the limit */
 };
-
-/*
- * Resolve the limit against what process pid may use, check the kill
- * limit lies above it, set the guard up and say what the limit is.
- * Return 0, or an exit status after a warning.
- */
-static int
-setup_guard(struct run *r, const struct limit_args *a, pid_t pid)
-{
-	struct limit	 l = { .bytes = a->bytes };
-	char		 what[160], kill[32];
-	int		 error;
-
-	if (a->ppm != 0 && (error = limit_resolve(pid, a->ppm, &l)) != 0) {
-		errno = error;
-		warn("limit %s: /proc/meminfo", a->limit);
-		return EXIT_INTERNAL;
-	}
-	if (a->kill != 0 && a->kill <= l.bytes) {
-		format_size(kill, sizeof(kill), a->kill);
-		limit_describe(&l, what, sizeof(what));
-		warnx("limit-kill %s is not above the limit %s", kill, what);
-		return EXIT_USAGE;
-	}
-	guard_init(&r->guard, l.bytes, a->kill, a->signo, r->interval_ns,
-	    a->fast_ns);
-	if (l.bytes != 0 && !r->quiet) {
-		limit_describe(&l, what, sizeof(what));
-		fprintf(stderr, "memwatch: limit %s\n", what);
-	}
-	return 0;
-}
 
 int
 main(int argc, char *argv[])
@@ -237,6 +203,8 @@ main(int argc, char *argv[])
 	/* static: the exit handler that removes the FIFO runs after main */
 	static struct run r;
 	struct limit_args la = { .signo = SIGINT, .fast_ns = LIMIT_INTERVAL };
+	uint64_t	 bytes;
+	uint32_t	 ppm;
 	const char	*errstr, *samples = NULL, *segments = NULL;
 	char		 buf[32];
 	pid_t		 pid = 0;
@@ -255,10 +223,10 @@ main(int argc, char *argv[])
 			r.interval_ns = interval(optarg, "interval");
 			break;
 		case OPT_LIMIT:
-			la.limit = optarg;
-			if (parse_limit(optarg, &la.bytes, &la.ppm,
-			    &errstr) == -1)
+			/* checked now, resolved once the process is known */
+			if (parse_limit(optarg, &bytes, &ppm, &errstr) == -1)
 				errx(EXIT_USAGE, "limit %s: %s", optarg, errstr);
+			la.limit = optarg;
 			break;
 		case OPT_LIMIT_INTERVAL:
 			la.fast_ns = interval(optarg, "limit-interval");
@@ -321,7 +289,9 @@ main(int argc, char *argv[])
 	    (status = open_probe(&r)) != 0))
 		return status;
 	/* a launched command is in memwatch's cgroup until it moves */
-	if ((status = setup_guard(&r, &la, pid != 0 ? pid : getpid())) != 0)
+	guard_init(&r.guard, la.kill, la.signo, r.interval_ns, la.fast_ns);
+	if (la.limit != NULL && (status = guard_limit(&r.guard, la.limit,
+	    pid != 0 ? pid : getpid(), r.quiet)) != 0)
 		return status;
 	if (output_open(&r.samples, samples, "samples") != 0 ||
 	    output_open(&r.segments, segments, "segments") != 0)

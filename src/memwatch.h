@@ -60,8 +60,9 @@ struct guard {
 	uint64_t last;
 	int64_t	 last_ns;
 };
-void	 guard_init(struct guard *, uint64_t, uint64_t, int, int64_t,
-	    int64_t);
+void	 guard_init(struct guard *, uint64_t, int, int64_t, int64_t);
+int	 guard_limit(struct guard *, const char *, pid_t, bool);
+void	 guard_request(struct guard *, const char *, pid_t, bool);
 bool	 guard_on(const struct guard *);
 int	 guard_check(struct guard *, uint64_t, int64_t);
 void	 guard_warn(const struct guard *, int, uint64_t, pid_t);
@@ -88,6 +89,7 @@ struct fifo {
 };
 int	 fifo_create(struct fifo *, pid_t);
 bool	 fifo_reply(const struct fifo *, const char *, size_t);
+int	 fifo_take(const struct fifo *, const char *, char *, size_t);
 void	 fifo_remove(struct fifo *);
 
 /* ipython.c: the IPython snippet for a launched or attached Python */

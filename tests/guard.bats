@@ -187,3 +187,44 @@ teardown() {
 	[ "$status" -eq 130 ]
 	[ "$(cat "$cg/memory.failcnt")" -eq 0 ]
 }
+
+# ask LIMIT STEP...: the command for memwatch: leave LIMIT in the FIFO
+# directory's limit file, as the IPython snippet does, then run the
+# workload's steps, the first of which should cut a segment.
+ask() {
+	local limit=$1
+	shift
+	exec sh -c 'd=${MEMWATCH_FIFO%/*}; printf "%s\n" "$1" > "$d/limit.new" &&
+		mv "$d/limit.new" "$d/limit" && shift && exec "$@"' \
+		sh "$limit" "$WORKLOAD" "$@"
+}
+
+@test "a limit left in the FIFO directory is taken at the next marker" {
+	export -f ask
+	export WORKLOAD
+	run --separate-stderr mw -s seg.csv -- bash -c 'ask 100M marker go grow 10 10 50'
+	echo "$stderr"
+	[ "$status" -eq 130 ]
+	[[ "$stderr" == *"memwatch: limit 100.00 MiB"$'\n'* ]]
+	[ "$(interrupts <(echo "$stderr"))" -eq 1 ]
+	# taken before the segment "go" opened: it is the one interrupted
+	[ "$(field label 2 seg.csv)" = go ]
+}
+
+@test "a default limit from the snippet is taken only where no limit is set; off turns the guard off" {
+	export -f ask
+	export WORKLOAD
+	run --separate-stderr mw -q --limit 1G -- bash -c 'ask "default 100M" marker go grow 10 10 30'
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(interrupts <(echo "$stderr"))" -eq 0 ]
+	run --separate-stderr mw -q -- bash -c 'ask "default 100M" marker go grow 10 10 30'
+	echo "$stderr"
+	[ "$status" -eq 130 ]
+	run --separate-stderr mw -q --limit 100M -- bash -c 'ask off marker go grow 10 10 30'
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	run --separate-stderr mw -q -- bash -c 'ask 2X marker go grow 10 10 3'
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"memwatch: limit 2X: invalid unit"* ]]
+}
