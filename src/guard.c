@@ -117,24 +117,47 @@ guard_on(const struct guard *g)
 }
 
 /*
- * Memory mem at time t_ns.  Return what to do, GUARD_SIGNAL and/or
- * GUARD_KILL or 0, and set g->interval_ns to the interval wanted next.
+ * The memory of sample s that the limit is for: RSS, or with pss PSS.
+ * PSS is read at a bounded rate, not every tick: between readings it is
+ * the last reading plus what RSS has gained since, as new pages are the
+ * process's own.
+ */
+static uint64_t
+memory(struct guard *g, const struct sample *s, bool pss)
+{
+	if (!pss)
+		return s->rss;
+	if (s->pss != NO_VALUE) {
+		g->pss = s->pss;
+		g->pss_rss = s->rss;
+	}
+	if (g->pss_rss == 0)
+		return s->rss;		/* no reading yet */
+	if (s->rss >= g->pss_rss)
+		return g->pss + (s->rss - g->pss_rss);
+	return g->pss > g->pss_rss - s->rss ? g->pss - (g->pss_rss - s->rss) :
+	    0;
+}
+
+/*
+ * Sample s, of PSS too if pss.  Store the memory it is judged by in *mem;
+ * return what to do, GUARD_SIGNAL and/or GUARD_KILL or 0, and set
+ * g->interval_ns to the interval wanted next.
  */
 int
-guard_check(struct guard *g, uint64_t mem, int64_t t_ns)
+guard_check(struct guard *g, const struct sample *s, bool pss, uint64_t *mem_p)
 {
-	uint64_t	 ahead = mem;
+	uint64_t	 mem, ahead;
 	int		 act = 0;
 
-	if (!guard_on(g))
-		return 0;
+	*mem_p = ahead = mem = memory(g, s, pss);
 	/* where memory will be two of the user's ticks on, at today's rate */
-	if (g->seen && mem > g->last && t_ns > g->last_ns)
+	if (g->seen && mem > g->last && s->t_ns > g->last_ns)
 		ahead = mem + (uint64_t)((double)(mem - g->last) *
-		    (double)(AHEAD * g->user_ns) / (double)(t_ns - g->last_ns));
+		    (double)(AHEAD * g->user_ns) / (double)(s->t_ns - g->last_ns));
 	g->seen = true;
 	g->last = mem;
-	g->last_ns = t_ns;
+	g->last_ns = s->t_ns;
 
 	if (g->user_ns > g->fast_ns) {
 		if (mem >= g->near || ahead >= g->near)
@@ -164,19 +187,28 @@ guard_check(struct guard *g, uint64_t mem, int64_t t_ns)
 /*
  * Say on stderr, whatever -q says, that memory mem is over a limit and what
  * is done about it: act is GUARD_SIGNAL (the limit signal to pid) or
- * GUARD_KILL (SIGKILL to pid).
+ * GUARD_KILL (SIGKILL to pid, or to nobody if pid is 0: the root is the
+ * only process).
  */
 void
 guard_warn(const struct guard *g, int act, uint64_t mem, pid_t pid)
 {
 	char	 m[32], l[32];
-	bool	 kill = act == GUARD_KILL;
 
 	format_size(m, sizeof(m), mem);
-	format_size(l, sizeof(l), kill ? g->kill : g->limit);
-	warnx("%s, over the %slimit of %s: %s pid %d (SIG%s)", m,
-	    kill ? "kill " : "", l, kill ? "killing" : "interrupting",
-	    (int)pid, sigabbrev_np(kill ? SIGKILL : g->signo));
+	if (act == GUARD_SIGNAL) {
+		format_size(l, sizeof(l), g->limit);
+		warnx("%s, over the limit of %s: interrupting pid %d (SIG%s)",
+		    m, l, (int)pid, sigabbrev_np(g->signo));
+		return;
+	}
+	format_size(l, sizeof(l), g->kill);
+	if (pid == 0)
+		warnx("%s, over the kill limit of %s: no process but the "
+		    "command's own to kill", m, l);
+	else
+		warnx("%s, over the kill limit of %s: killing pid %d "
+		    "(SIGKILL), the largest process", m, l, (int)pid);
 }
 
 /*
