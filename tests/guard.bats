@@ -40,6 +40,8 @@ interrupts() {
 	[ "$max" -lt $(( LIMIT + OVERSHOOT )) ]
 	[ "$(field peak_exact 1 seg.csv)" -eq 1 ]
 	[ "$(field peak_rss_bytes 1 seg.csv)" -lt $(( LIMIT + OVERSHOOT )) ]
+	# the segments CSV counts the interruption
+	[ "$(field interrupts 1 seg.csv)" -eq 1 ]
 }
 
 @test "the limit line at the start says the limit; not under -q" {
@@ -227,4 +229,27 @@ ask() {
 	run --separate-stderr mw -q -- bash -c 'ask 2X marker go grow 10 10 3'
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"memwatch: limit 2X: invalid unit"* ]]
+}
+
+@test "the tree's memory: a root and a child neither over the limit alone are interrupted; --limit-kill kills the child, the root lives" {
+	# the root holds 150 MiB, its child grows to at most 280 MiB; both
+	# ignore SIGINT
+	run --separate-stderr mw -q -i 10ms --limit 300M --limit-kill 400M -s seg.csv -- \
+		"$WORKLOAD" noint alloc 150 child grow 10 10 28 sleep 10000
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(interrupts <(echo "$stderr"))" -eq 1 ]
+	[ "$(grep -c 'over the kill limit of 400.00 MiB: killing pid [0-9]* (SIGKILL), the largest process' <<< "$stderr")" -eq 1 ]
+	# the pid killed is the child's, which the root saw die of SIGKILL
+	killed=$(sed -n 's/.*killing pid \([0-9]*\).*/\1/p' <<< "$stderr")
+	[[ "$stderr" == *"child $killed: killed by signal 9"* ]]
+	[ "$(field interrupts 1 seg.csv)" -eq 1 ]
+}
+
+@test "--limit-kill with the command alone: nothing to kill, said once" {
+	run --separate-stderr mw -q -i 10ms --limit 200M --limit-kill 300M -- \
+		"$WORKLOAD" noint grow 10 10 40 sleep 100
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "no process but the command's own to kill" <<< "$stderr")" -eq 1 ]
 }
