@@ -197,6 +197,7 @@ boundary(struct run *r, const char *label)
 	struct sample	 s;
 
 	meter_cut(&r->meter, elapsed(r), label, &closed, &s);
+	closed.limit = r->guard->limit;
 	if (r->meter.sampled)
 		record_sample(r, &s);
 	record_segment(r, &closed, r->meter.seg.label);
@@ -300,6 +301,7 @@ end_run(struct run *r)
 		meter_exited(&r->meter, elapsed(r), r->target, reaped > 0,
 		    &closed);
 	}
+	closed.limit = r->guard->limit;
 	record_segment(r, &closed, "");
 }
 

@@ -212,6 +212,7 @@ struct segment {
 	unsigned int processes;	/* seen in the segment */
 	unsigned int interrupts; /* by the --limit guard */
 	enum peak_kind peak_kind;
+	uint64_t limit;		/* the guard's limit as it closed; 0: none */
 };
 void	 segment_open(struct segment *, unsigned int, const char *,
 	    int64_t, uint64_t);
