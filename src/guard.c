@@ -8,7 +8,7 @@
  * below the limit, so work that ignores the signal is not flooded.  Near
  * the limit (from 80% of it), or on course to get there within two of the
  * user's intervals, it asks for a fast schedule, and for the user's again
- * once memory has fallen below 75%.
+ * once memory has stayed below 75% for two of them.
  */
 
 #include "config.h"
@@ -159,10 +159,17 @@ guard_check(struct guard *g, const struct sample *s, bool pss, uint64_t *mem_p)
 	g->last = mem;
 	g->last_ns = s->t_ns;
 
+	/*
+	 * Back to the user's schedule only once memory has kept away for two
+	 * of the user's intervals: work that grows in steps shows no growth
+	 * at most fast ticks.
+	 */
 	if (g->user_ns > g->fast_ns) {
-		if (mem >= g->near || ahead >= g->near)
+		if (mem >= g->near || ahead >= g->near) {
 			g->interval_ns = g->fast_ns;
-		else if (mem < g->far)
+			g->near_ns = s->t_ns;
+		} else if (mem < g->far &&
+		    s->t_ns - g->near_ns >= AHEAD * g->user_ns)
 			g->interval_ns = g->user_ns;
 	}
 	if (g->limit != 0) {

@@ -60,6 +60,7 @@ struct guard {
 	bool	 seen;		/* last and last_ns hold a sample */
 	uint64_t last;
 	int64_t	 last_ns;
+	int64_t	 near_ns;	/* when memory was last near the limit */
 	uint64_t pss;		/* the last PSS reading, with --pss */
 	uint64_t pss_rss;	/* RSS then; 0 before the first */
 };
