@@ -118,21 +118,22 @@ record_sample(struct run *r, const struct sample *s)
 }
 
 /*
- * Move the timer to a schedule of interval ns from now: the guard's, near
- * the limit, or the user's again.
+ * Put the timer on an absolute schedule: the first tick at first, then
+ * every interval ns.  Return 0, or -1 with errno set.
  */
-static void
-set_interval(struct run *r, int64_t interval)
+static int
+arm_timer(struct run *r, int64_t first, int64_t interval)
 {
 	struct itimerspec	 its;
-	int64_t			 first = now_ns() + interval;
 
 	its.it_value.tv_sec = first / NSEC_PER_SEC;
 	its.it_value.tv_nsec = first % NSEC_PER_SEC;
 	its.it_interval.tv_sec = interval / NSEC_PER_SEC;
 	its.it_interval.tv_nsec = interval % NSEC_PER_SEC;
-	if (timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-		r->timer_ns = interval;
+	if (timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		return -1;
+	r->timer_ns = interval;
+	return 0;
 }
 
 /*
@@ -164,8 +165,10 @@ guard_sample(struct run *r, const struct sample *s)
 				warn("kill pid %d", (int)pid);
 		}
 	}
+	/* the guard's schedule near the limit, or the user's again */
 	if (r->guard->interval_ns != r->timer_ns)
-		set_interval(r, r->guard->interval_ns);
+		(void)arm_timer(r, now_ns() + r->guard->interval_ns,
+		    r->guard->interval_ns);
 }
 
 /*
@@ -308,15 +311,8 @@ end_run(struct run *r)
 static int
 start_timer(struct run *r)
 {
-	struct itimerspec	 its;
-	int64_t			 first = r->start + r->opt->interval_ns;
-
-	r->timer_ns = r->opt->interval_ns;
-	its.it_value.tv_sec = first / NSEC_PER_SEC;
-	its.it_value.tv_nsec = first % NSEC_PER_SEC;
-	its.it_interval.tv_sec = r->opt->interval_ns / NSEC_PER_SEC;
-	its.it_interval.tv_nsec = r->opt->interval_ns % NSEC_PER_SEC;
-	return timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	return arm_timer(r, r->start + r->opt->interval_ns,
+	    r->opt->interval_ns);
 }
 
 /* The run's first boundary: a sample at time 0 and a fresh peak. */
