@@ -102,8 +102,12 @@ make_pid_dir(int userfd, const char *name, const char *path)
 {
 	int	 fd, probe;
 
-	if (mkdirat(userfd, name, 0700) == 0)
-		return open_private_dir(userfd, name, path);
+	if (mkdirat(userfd, name, 0700) == 0) {
+		/* out of descriptors, say: leave nothing behind */
+		if ((fd = open_private_dir(userfd, name, path)) == -1)
+			(void)unlinkat(userfd, name, AT_REMOVEDIR);
+		return fd;
+	}
 	if (errno != EEXIST) {
 		warn("%s", path);
 		return -1;

@@ -106,6 +106,8 @@ record_sample(struct run *r, const struct sample *s)
 	ms.segment = s->segment;
 	for (size_t i = 0; i < r->tree->n; i++) {
 		mb = &r->tree->m[i];
+		if (mb->unreadable)
+			continue;
 		ms.pid = mb->pid;
 		ms.ppid = mb->ppid;
 		ms.comm = mb->comm;
@@ -286,7 +288,7 @@ end_run(struct run *r)
 {
 	struct segment	 closed;
 	struct sample	 s;
-	uint64_t	 reaped = 1;
+	uint64_t	 reaped = UINT64_MAX;	/* unknown: as if it had */
 	int		 error;
 
 	fifo_drain_lines(r->fifo, on_marker_line, r);
@@ -301,7 +303,7 @@ end_run(struct run *r)
 			errno = error;
 			warn("wait for pid %d", (int)r->target->pid);
 		}
-		meter_exited(&r->meter, elapsed(r), r->target, reaped > 0,
+		meter_exited(&r->meter, elapsed(r), r->target, reaped,
 		    &closed);
 	}
 	closed.limit = r->guard->limit;

@@ -157,11 +157,13 @@ signals_to_fd(void)
  * (out of file descriptors, say).
  */
 static int
-open_tree(struct tree *tr, const struct target *t, bool children)
+open_tree(struct watched *w, const struct options *opt)
 {
-	int	 error;
+	const struct target *t = &w->target;
+	int		 error;
 
-	if ((error = tree_open(tr, t->pid, children)) == 0)
+	if ((error = tree_open(&w->tree, t->pid, w->rootdir, opt->children,
+	    !opt->leave_alone)) == 0)
 		return 0;
 	/* /proc mounted with hidepid=invisible hides others' processes */
 	if (error == ENOENT && target_alive(t)) {
@@ -353,10 +355,11 @@ main(int argc, char *argv[])
 	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
 		err(EXIT_INTERNAL, "timerfd");
 	w.fifo.fd = w.fifo.dirfd = -1;
+	w.rootdir = -1;
 	if (opt.pid != 0) {
 		/* an attach fails before any output file is touched */
 		if ((status = target_attach(&w.target, opt.pid)) != 0 ||
-		    (status = open_tree(&w.tree, &w.target, opt.children)) != 0)
+		    (status = open_tree(&w, &opt)) != 0)
 			return status;
 	}
 	/* a launched command is in memwatch's cgroup until it moves */
@@ -384,13 +387,18 @@ main(int argc, char *argv[])
 		if ((status = target_spawn(&w.target, opt.argv)) != 0)
 			return status;
 		info.pid = w.target.pid;
+		/*
+		 * Claimed before it runs, so that a memwatch watching this one
+		 * and its children does not take the command's marks first.
+		 */
+		if ((w.rootdir = proc_open_pid(w.target.pid)) != -1)
+			(void)proc_claim(w.rootdir, !opt.leave_alone);
 		(void)fifo_create(&w.fifo, w.target.pid);
 		if ((status = target_exec(&w.target, w.fifo.dirfd != -1 ?
 		    w.fifo.marker : NULL, opt.argv[0])) != 0)
 			return status;
 		/* the child runs: from here on its status is ours to return */
-		if ((status = open_tree(&w.tree, &w.target,
-		    opt.children)) != 0) {
+		if ((status = open_tree(&w, &opt)) != 0) {
 			(void)waitpid(w.target.pid, NULL, 0);
 			return status;
 		}

@@ -106,6 +106,7 @@ void	 ipython_hint(pid_t);
 
 /* probe.c: one process's memory, read from /proc */
 struct probe {
+	int	 dir_fd;	/* /proc/PID, which the others are opened in */
 	int	 statm_fd;	/* /proc/PID/statm, kept open for the run */
 	int	 status_fd;	/* /proc/PID/status, for VmHWM */
 	int	 clear_fd;	/* /proc/PID/clear_refs, -1 if peaks are sampled */
@@ -130,14 +131,16 @@ struct status {
 };
 int	 proc_open_root(void);
 int	 proc_open(const char *, int);
-int	 probe_open(struct probe *, pid_t);
+int	 proc_open_pid(pid_t);
+int	 proc_claim(int, bool);
+int	 probe_open(struct probe *, pid_t, int);
 int	 probe_mem(const struct probe *, struct mem *);
 int	 probe_status(const struct probe *, struct status *);
 int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
-int	 probe_new_image(struct probe *, pid_t, bool *);
+int	 probe_new_image(struct probe *, bool *);
 int	 probe_reaped(const struct probe *, uint64_t *);
-int	 probe_pss(struct probe *, pid_t, uint64_t *);
+int	 probe_pss(struct probe *, uint64_t *);
 int	 parse_statm(const char *, size_t, uint64_t, struct mem *);
 int	 parse_status_kib(const char *, size_t, const char *, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
@@ -154,17 +157,22 @@ struct member {
 	uint64_t hwm;		/* high-water mark at the last reading */
 	uint64_t reaped;	/* its children's faults (cminflt), last read */
 	bool	 reset_ok;	/* its mark can be reset */
+	bool	 others;	/* another memwatch resets its mark */
+	bool	 unreadable;	/* its memory cannot be read: not counted */
+	bool	 ended;		/* the root, reaped: its mark is in hwm */
 };
 struct tree {
 	struct member *m;	/* m[0] is the root */
 	size_t	 n, cap;
 	bool	 children;	/* descendants too */
+	bool	 reset;		/* marks are reset, not --no-reset */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
+	unsigned int counted;	/* members in the last sample */
 	unsigned int lost;	/* members dropped, for the meter to see */
 	unsigned int unknown;	/* processes of the tree that cannot be read */
 };
-int	 tree_open(struct tree *, pid_t, bool);
+int	 tree_open(struct tree *, pid_t, int, bool, bool);
 void	 tree_discover(struct tree *);
 int	 tree_sample(struct tree *, struct mem *);
 void	 tree_drop(struct tree *, size_t);
@@ -333,10 +341,12 @@ struct meter {
 	bool		 pss;		/* read PSS */
 	bool		 leave_alone;	/* never reset a mark */
 	bool		 marks_warned;
+	bool		 others_warned;
 	bool		 read_warned;
 	bool		 sampled;	/* the last boundary took a sample */
 	bool		 new_image;	/* the root has run execve(2) */
 	bool		 incomplete;	/* a period's marks say nothing */
+	bool		 bound_only;	/* the root's last mark is a bound */
 	uint64_t	 upper;		/* highest sum of marks, this segment */
 	uint64_t	 single;	/* highest mark of one member, this segment */
 	uint64_t	 hwm_at_open;	/* the root's mark when it opened */
@@ -356,12 +366,13 @@ void	 meter_cut(struct meter *, int64_t, const char *, struct segment *,
 	    struct sample *);
 void	 meter_stop(struct meter *, int64_t, struct segment *,
 	    struct sample *);
-void	 meter_exited(struct meter *, int64_t, const struct target *, bool,
-	    struct segment *);
+void	 meter_exited(struct meter *, int64_t, const struct target *,
+	    uint64_t, struct segment *);
 
 /* loop.c: the one event loop */
 struct watched {		/* what main() set up for the loop */
 	struct target	 target;
+	int		 rootdir;	/* the root's /proc directory, claimed */
 	struct tree	 tree;
 	struct fifo	 fifo;
 	struct guard	 guard;		/* --limit, its limit resolved */
