@@ -317,6 +317,24 @@ tree_sample(struct tree *t, struct mem *total)
 	return root;
 }
 
+/*
+ * The member with the most resident memory at the last sample that is
+ * neither the root nor memwatch (a member when memwatch watches one of its
+ * own ancestors); 0 if there is none.
+ */
+pid_t
+tree_largest(const struct tree *t)
+{
+	const struct member	*best = NULL;
+	pid_t			 self = getpid();
+
+	for (size_t i = 1; i < t->n; i++)
+		if (t->m[i].pid != self &&
+		    (best == NULL || t->m[i].mem.rss > best->mem.rss))
+			best = &t->m[i];
+	return best != NULL ? best->pid : 0;
+}
+
 /* Drop member i (not the root), which has ended or can no longer be read. */
 void
 tree_drop(struct tree *t, size_t i)
