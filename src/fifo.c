@@ -5,9 +5,11 @@
  *	$XDG_RUNTIME_DIR/memwatch-UID/PID/marker	(else $TMPDIR, else /tmp)
  *	$XDG_RUNTIME_DIR/memwatch-UID/PID/reply
  *
- * so that a program can find the FIFO of its own PID.  Both directories
- * must be ours and private; anything else found at their paths is refused,
- * never followed.  The PID directory goes when memwatch exits.
+ * so that a program can find the FIFO of its own PID.  The base must be
+ * trusted (trust.c); both directories below it must be ours and private;
+ * anything else found at their paths is refused, never followed.  The PID
+ * directory goes when memwatch exits.  A third FIFO, ack, answers
+ * memwatch mark (mark.c).
  */
 
 #include "config.h"
@@ -34,20 +36,38 @@ remove_at_exit(void)
 		fifo_remove(made);
 }
 
-/* The first of $XDG_RUNTIME_DIR, $TMPDIR and /tmp that is a directory. */
-static const char *
-runtime_base(void)
+/*
+ * Open the base directory: the first of $XDG_RUNTIME_DIR, $TMPDIR and /tmp
+ * that is a directory and trusted (trust.c), so that root, given another
+ * user's variables (su without -, sudo -E), never works in that user's
+ * directories.  One that is refused is said.  Return its fd and copy its
+ * path to base (PATH_MAX bytes), or return -1 after a warning.
+ */
+static int
+open_base(char *base)
 {
-	static const char *const vars[] = { "XDG_RUNTIME_DIR", "TMPDIR" };
+	static const char *const vars[] = { "XDG_RUNTIME_DIR", "TMPDIR", NULL };
 	struct stat	 st;
+	char		 bad[PATH_MAX], why[128];
 	const char	*s;
+	int		 fd;
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		if ((s = getenv(vars[i])) != NULL && s[0] == '/' &&
-		    stat(s, &st) == 0 && S_ISDIR(st.st_mode))
-			return s;
+		s = vars[i] != NULL ? getenv(vars[i]) : "/tmp";
+		if (s == NULL || s[0] != '/' || stat(s, &st) == -1 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if ((fd = trust_path(s, bad, why, sizeof(why))) != -1) {
+			(void)strlcpy(base, s, PATH_MAX);
+			return fd;
+		}
+		if (vars[i] != NULL)
+			warnx("%s: %s: $%s not used for the FIFO", bad, why,
+			    vars[i]);
+		else
+			warnx("%s: %s: no FIFO", bad, why);
 	}
-	return "/tmp";
+	return -1;
 }
 
 /*
@@ -81,6 +101,40 @@ open_private_dir(int dirfd, const char *name, const char *path)
 }
 
 /*
+ * Open the per-user directory, made if create, and name the PID
+ * directory's path in f.  Return its fd, or -1 after a warning.
+ */
+static int
+open_user_dir(struct fifo *f, pid_t pid, bool create)
+{
+	char	 base[PATH_MAX], user[PATH_MAX], name[32];
+	int	 basefd, fd;
+
+	if ((basefd = open_base(base)) == -1)
+		return -1;
+	(void)snprintf(name, sizeof(name), "memwatch-%u",
+	    (unsigned int)geteuid());
+	(void)snprintf(f->name, sizeof(f->name), "%d", (int)pid);
+	if ((size_t)snprintf(user, sizeof(user), "%s/%s", base, name) >=
+	    sizeof(user) ||
+	    (size_t)snprintf(f->dir, sizeof(f->dir), "%s/%s", user,
+	    f->name) >= sizeof(f->dir) ||
+	    (size_t)snprintf(f->marker, sizeof(f->marker), "%s/marker",
+	    f->dir) >= sizeof(f->marker)) {
+		warnx("%s: path too long", base);
+		(void)close(basefd);
+		return -1;
+	}
+	fd = -1;
+	if (create && mkdirat(basefd, name, 0700) == -1 && errno != EEXIST)
+		warn("%s", user);
+	else
+		fd = open_private_dir(basefd, name, user);
+	(void)close(basefd);
+	return fd;
+}
+
+/*
  * Make the directory for pid.  One left by a memwatch that died is taken
  * over; one whose marker FIFO still has a reader belongs to a live
  * memwatch watching the same process.
@@ -108,44 +162,33 @@ make_pid_dir(int userfd, const char *name, const char *path)
 	}
 	(void)unlinkat(fd, "marker", 0);
 	(void)unlinkat(fd, "reply", 0);
+	(void)unlinkat(fd, "ack", 0);
 	return fd;
 }
 
 /*
  * Create the FIFOs for pid and open the marker FIFO for reading.  It is
  * opened read-write, so writers may come and go without an end of file
- * that would wake poll(2) for ever.  Return 0, or -1 after a warning.
+ * that would wake poll(2) for ever.  Every step goes through directory
+ * fds, and the directories are removed through them at exit, so nothing
+ * done to the paths during the run moves memwatch's work elsewhere.
+ * Return 0, or -1 after a warning.
  */
 int
 fifo_create(struct fifo *f, pid_t pid)
 {
-	char	 user[PATH_MAX], name[32];
-	int	 userfd;
-
 	memset(f, 0, sizeof(*f));
 	f->fd = f->dirfd = -1;
-	(void)snprintf(name, sizeof(name), "%d", (int)pid);
-	if ((size_t)snprintf(user, sizeof(user), "%s/memwatch-%u",
-	    runtime_base(), (unsigned int)geteuid()) >= sizeof(user) ||
-	    (size_t)snprintf(f->dir, sizeof(f->dir), "%s/%s", user,
-	    name) >= sizeof(f->dir) ||
-	    (size_t)snprintf(f->marker, sizeof(f->marker), "%s/marker",
-	    f->dir) >= sizeof(f->marker)) {
-		warnx("%s: path too long", runtime_base());
+	if ((f->userfd = open_user_dir(f, pid, true)) == -1)
+		return -1;
+	if ((f->dirfd = make_pid_dir(f->userfd, f->name, f->dir)) == -1) {
+		(void)close(f->userfd);
+		f->userfd = -1;
 		return -1;
 	}
-	if (mkdir(user, 0700) == -1 && errno != EEXIST) {
-		warn("%s", user);
-		return -1;
-	}
-	if ((userfd = open_private_dir(AT_FDCWD, user, user)) == -1)
-		return -1;
-	f->dirfd = make_pid_dir(userfd, name, f->dir);
-	(void)close(userfd);
-	if (f->dirfd == -1)
-		return -1;
 	if (mkfifoat(f->dirfd, "marker", 0600) == -1 ||
 	    mkfifoat(f->dirfd, "reply", 0600) == -1 ||
+	    mkfifoat(f->dirfd, "ack", 0600) == -1 ||
 	    (f->fd = openat(f->dirfd, "marker", O_RDWR | O_NONBLOCK |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		warn("%s", f->marker);
@@ -157,6 +200,43 @@ fifo_create(struct fifo *f, pid_t pid)
 	if (atexit(remove_at_exit) != 0)
 		warnx("atexit: %s will be left behind", f->dir);
 	return 0;
+}
+
+/*
+ * Open the directory of the FIFOs of the memwatch that watches pid, for
+ * memwatch mark, naming it in f.  Return its fd, or -1 after a warning.
+ */
+int
+fifo_find(struct fifo *f, pid_t pid)
+{
+	int	 userfd, fd;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = f->dirfd = f->userfd = -1;
+	if ((userfd = open_user_dir(f, pid, false)) == -1)
+		return -1;
+	fd = open_private_dir(userfd, f->name, f->dir);
+	(void)close(userfd);
+	return fd;
+}
+
+/*
+ * Tell a memwatch mark that waits (it holds the ack FIFO open) that the
+ * marker line escaped as line has opened segment index.  Nothing is
+ * written when no one waits.
+ */
+void
+fifo_ack(const struct fifo *f, unsigned int index, const char *line)
+{
+	char	 buf[LABEL_MAX + 64];
+	int	 fd, len;
+
+	if (f->dirfd == -1 || (fd = openat(f->dirfd, "ack", O_WRONLY |
+	    O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	len = snprintf(buf, sizeof(buf), "segment=%u\tline=%s\n", index, line);
+	(void)write(fd, buf, (size_t)len);
+	(void)close(fd);
 }
 
 /*
@@ -179,19 +259,36 @@ fifo_reply(const struct fifo *f, const char *row, size_t len)
 	return true;
 }
 
-/* Remove the FIFOs and their directory; safe to call more than once. */
+/*
+ * Remove the FIFOs and their directory, through the directory fds: the
+ * entry removed is the directory made, whatever was done to the paths.
+ * Safe to call more than once.
+ */
 void
 fifo_remove(struct fifo *f)
 {
+	struct stat	 made_st, now_st;
+
 	if (f->dirfd == -1)
 		return;
 	(void)unlinkat(f->dirfd, "marker", 0);
 	(void)unlinkat(f->dirfd, "reply", 0);
+	(void)unlinkat(f->dirfd, "ack", 0);
+	if (f->userfd != -1 && fstat(f->dirfd, &made_st) == 0) {
+		if (fstatat(f->userfd, f->name, &now_st,
+		    AT_SYMLINK_NOFOLLOW) == -1 ||
+		    made_st.st_dev != now_st.st_dev ||
+		    made_st.st_ino != now_st.st_ino)
+			warnx("%s: replaced during the run: left alone", f->dir);
+		else if (unlinkat(f->userfd, f->name, AT_REMOVEDIR) == -1)
+			warn("%s", f->dir);
+	}
 	(void)close(f->dirfd);
 	f->dirfd = -1;
+	if (f->userfd != -1)
+		(void)close(f->userfd);
+	f->userfd = -1;
 	if (f->fd != -1)
 		(void)close(f->fd);
 	f->fd = -1;
-	if (rmdir(f->dir) == -1 && errno != ENOENT)
-		warn("%s", f->dir);
 }

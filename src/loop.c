@@ -201,14 +201,31 @@ target_ended(struct run *r)
 		close_segment(r, 0, false);
 }
 
-/* One line from the marker FIFO: a boundary, the line its label. */
+/*
+ * One line from the marker FIFO: a boundary, the line its label, and
+ * word to a memwatch mark that waits for it.
+ */
 static void
 on_marker_line(void *arg, const char *line, size_t len)
 {
-	char	 label[LABEL_MAX];
+	struct run	*r = arg;
+	char		 label[LABEL_MAX];
 
 	label_escape(line, len, label, sizeof(label));
-	boundary(arg, label[0] != '\0' ? label : NULL, false);
+	boundary(r, label[0] != '\0' ? label : NULL, false);
+	fifo_ack(&r->fifo, r->segment.index, label);
+}
+
+/* Say, once each, that lines were dropped since the counts given. */
+static void
+say_dropped(const struct run *r, uint64_t refused, uint64_t unfinished)
+{
+	if (refused == 0 && r->fifo.lines.refused > 0)
+		warnx("%s: line longer than %d bytes ignored (said once)",
+		    r->fifo.marker, PIPE_BUF);
+	if (unfinished == 0 && r->fifo.lines.unfinished > 0)
+		warnx("%s: unfinished line ignored: no newline came (said "
+		    "once)", r->fifo.marker);
 }
 
 /*
@@ -218,17 +235,19 @@ static void
 read_markers(struct run *r, size_t max)
 {
 	char	 buf[PIPE_BUF];
-	ssize_t	 n;
+	ssize_t	 n = 0;
 	uint64_t refused = r->fifo.lines.refused;
+	uint64_t unfinished = r->fifo.lines.unfinished;
 
 	while (max > 0 && (n = read(r->fifo.fd, buf, max < sizeof(buf) ?
 	    max : sizeof(buf))) > 0) {
-		marker_feed(&r->fifo.lines, buf, (size_t)n, on_marker_line, r);
+		marker_feed(&r->fifo.lines, buf, (size_t)n, now_ns(),
+		    on_marker_line, r);
 		max -= (size_t)n;
 	}
-	if (refused == 0 && r->fifo.lines.refused > 0)
-		warnx("%s: line longer than %d bytes ignored (said once)",
-		    r->fifo.marker, PIPE_BUF);
+	if (n == -1 && errno == EAGAIN)
+		marker_dry(&r->fifo.lines, now_ns());
+	say_dropped(r, refused, unfinished);
 }
 
 static void
@@ -249,6 +268,8 @@ drain_markers(struct run *r)
 
 	if (r->fifo.fd != -1 && ioctl(r->fifo.fd, FIONREAD, &n) == 0 && n > 0)
 		read_markers(r, (size_t)n);
+	if (marker_end(&r->fifo.lines))
+		say_dropped(r, r->fifo.lines.refused, 0);
 }
 
 static void

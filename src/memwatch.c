@@ -161,6 +161,9 @@ main(int argc, char *argv[])
 	int		 ch, status;
 
 	keep_std_fds();
+	/* "memwatch -- mark" runs a command called mark */
+	if (argc > 1 && strcmp(argv[1], "mark") == 0)
+		return mark_main(argc - 1, argv + 1);
 	memset(&r, 0, sizeof(r));
 	r.interval_ns = INTERVAL_DEFAULT;
 

@@ -28,20 +28,28 @@
 int	 parse_duration(const char *, int64_t *, const char **);
 
 /* marker.c: lines from the marker FIFO, and labels made safe */
+#define MARKER_UNFINISHED_NS	NSEC_PER_SEC	/* to finish a line */
 struct marker_lines {
 	char	 buf[PIPE_BUF];	/* the line so far */
 	size_t	 len;
 	bool	 overlong;	/* dropping a line too long to take */
-	uint64_t refused;	/* lines dropped so */
+	bool	 dry;		/* the FIFO ran dry with a line unfinished */
+	int64_t	 dry_since;	/* ns */
+	uint64_t refused;	/* lines dropped as too long */
+	uint64_t unfinished;	/* lines dropped as never finished */
 };
-void	 marker_feed(struct marker_lines *, const char *, size_t,
+void	 marker_feed(struct marker_lines *, const char *, size_t, int64_t,
 	    void (*)(void *, const char *, size_t), void *);
+void	 marker_dry(struct marker_lines *, int64_t);
+bool	 marker_end(struct marker_lines *);
 void	 label_escape(const char *, size_t, char *, size_t);
 
-/* fifo.c: the marker and reply FIFOs and their private directory */
+/* fifo.c: the marker, reply and ack FIFOs and their private directory */
 struct fifo {
 	char	 dir[PATH_MAX];
 	char	 marker[PATH_MAX];
+	char	 name[16];	/* of the PID directory */
+	int	 userfd;	/* the per-user directory */
 	int	 dirfd;		/* -1 when there are no FIFOs */
 	int	 fd;		/* the marker FIFO, read-write */
 	struct marker_lines lines;
@@ -49,6 +57,16 @@ struct fifo {
 int	 fifo_create(struct fifo *, pid_t);
 bool	 fifo_reply(const struct fifo *, const char *, size_t);
 void	 fifo_remove(struct fifo *);
+int	 fifo_find(struct fifo *, pid_t);
+void	 fifo_ack(const struct fifo *, unsigned int, const char *);
+
+/* trust.c: directories that others cannot change under memwatch */
+struct stat;
+bool	 trust_dir(const struct stat *, char *, size_t);
+int	 trust_path(const char *, char *, char *, size_t);
+
+/* mark.c: memwatch mark, a marker that cannot hang */
+int	 mark_main(int, char *[]);
 
 /* ipython.c: the IPython snippet for a launched or attached Python */
 int	 ipython_inject(void);
