@@ -39,17 +39,19 @@ gated() {
 	[ "$status" -eq 0 ]
 }
 
+# (2 * TOL: the segment holds the exec from the shell to the workload too,
+# whose own pages differ by up to a MiB)
 @test "mark waits for the boundary: what runs next is in the new segment" {
 	gated ""
 	[ "$(field label 2 seg.csv)" = "work" ]
-	near "$(field delta_bytes 1 seg.csv)" 0 $TOL
-	near "$(field delta_bytes 2 seg.csv)" $(( 48 * MiB )) $TOL
+	# a shell's few MiB before, the 48 after
+	[ "$(field end_rss_bytes 1 seg.csv)" -lt $(( 16 * MiB )) ]
+	near "$(field delta_bytes 2 seg.csv)" $(( 48 * MiB )) $(( 2 * TOL ))
 	# the control: with -n it returns at once, and the allocation falls in
 	# the segment before
 	rm -f go child seg.csv
 	gated -n
-	# with the exec from the shell to the workload, whose own pages differ
-	near "$(field delta_bytes 1 seg.csv)" $(( 48 * MiB )) $(( 2 * TOL ))
+	[ "$(field end_rss_bytes 1 seg.csv)" -gt $(( 48 * MiB )) ]
 }
 
 @test "mark from a script: labelled segments, words joined as echo joins them" {
