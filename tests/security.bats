@@ -132,3 +132,32 @@ hidepid() {
 		[ "${lines[2]}" -eq 3 ]
 	done
 }
+
+@test "root given another user's XDG_RUNTIME_DIR and TMPDIR (su without -, sudo -E) uses neither" {
+	needs_root
+	share
+	# the user's own runtime directory, and a TMPDIR that leads, by a link
+	# of theirs, to a directory of root's
+	mkdir -m 0700 "$shared/xdg" "$shared/home"
+	mkdir -m 0755 "$shared/etc"
+	chown nobody "$shared/xdg" "$shared/home"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$shared/etc" "$shared/home/tmp"
+	# and a link of theirs in a sticky directory open to all, as /tmp is
+	mkdir -m 1777 "$shared/sticky"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$shared/etc" "$shared/sticky/tmp"
+	local tmp
+	for tmp in "$shared/home/tmp" "$shared/sticky/tmp"; do
+		run --separate-stderr env XDG_RUNTIME_DIR="$shared/xdg" TMPDIR="$tmp" "$MEMWATCH" -q -- sh -c 'echo "$MEMWATCH_FIFO"'
+		echo "$stderr"
+		[ "$status" -eq 0 ]
+		[[ "$output" == "/tmp/memwatch-0/"*"/marker" ]]
+		[[ "$stderr" == *"memwatch: $shared/xdg: owned by uid $(id -u nobody), neither root nor us: \$XDG_RUNTIME_DIR not used for the FIFO"* ]]
+		case $tmp in
+		*/home/*)
+			[[ "$stderr" == *"memwatch: $shared/home: owned by uid $(id -u nobody), neither root nor us: \$TMPDIR not used for the FIFO"* ]] ;;
+		*)
+			[[ "$stderr" == *"memwatch: $shared/sticky/tmp: a symbolic link of uid $(id -u nobody), neither root nor us: \$TMPDIR not used for the FIFO"* ]] ;;
+		esac
+		[ -z "$(find "$shared/xdg" "$shared/etc" -mindepth 1)" ]
+	done
+}
