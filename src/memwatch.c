@@ -46,8 +46,9 @@ print_usage(FILE *fp)
 	fprintf(fp,
 	    "usage: %s [-q] [-i interval] [-o file] [-s file] [--] command "
 	    "[arg ...]\n"
-	    "       %s [-q] [-i interval] [-o file] [-s file] -p pid\n",
-	    getprogname(), getprogname());
+	    "       %s [-q] [-i interval] [-o file] [-s file] -p pid\n"
+	    "       %s mark [-n] [-p pid] [-t timeout] [label ...]\n",
+	    getprogname(), getprogname(), getprogname());
 }
 
 static void __dead2
