@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <err.h>
@@ -170,22 +171,24 @@ make_pid_dir(int userfd, const char *name, const char *path)
  * Create the FIFOs for pid and open the marker FIFO for reading.  It is
  * opened read-write, so writers may come and go without an end of file
  * that would wake poll(2) for ever.  Every step goes through directory
- * fds, and the directories are removed through them at exit, so nothing
- * done to the paths during the run moves memwatch's work elsewhere.
+ * fds, and the PID directory is removed through its own at exit, so
+ * nothing done to the paths during the run moves memwatch's work
+ * elsewhere.
  * Return 0, or -1 after a warning.
  */
 int
 fifo_create(struct fifo *f, pid_t pid)
 {
+	int	 userfd;
+
 	memset(f, 0, sizeof(*f));
 	f->fd = f->dirfd = -1;
-	if ((f->userfd = open_user_dir(f, pid, true)) == -1)
+	if ((userfd = open_user_dir(f, pid, true)) == -1)
 		return -1;
-	if ((f->dirfd = make_pid_dir(f->userfd, f->name, f->dir)) == -1) {
-		(void)close(f->userfd);
-		f->userfd = -1;
+	f->dirfd = make_pid_dir(userfd, f->name, f->dir);
+	(void)close(userfd);
+	if (f->dirfd == -1)
 		return -1;
-	}
 	if (mkfifoat(f->dirfd, "marker", 0600) == -1 ||
 	    mkfifoat(f->dirfd, "reply", 0600) == -1 ||
 	    mkfifoat(f->dirfd, "ack", 0600) == -1 ||
@@ -212,7 +215,7 @@ fifo_find(struct fifo *f, pid_t pid)
 	int	 userfd, fd;
 
 	memset(f, 0, sizeof(*f));
-	f->fd = f->dirfd = f->userfd = -1;
+	f->fd = f->dirfd = -1;
 	if ((userfd = open_user_dir(f, pid, false)) == -1)
 		return -1;
 	fd = open_private_dir(userfd, f->name, f->dir);
@@ -259,6 +262,58 @@ fifo_reply(const struct fifo *f, const char *row, size_t len)
 	return true;
 }
 
+/* Say, once each, that lines were dropped since the counts given. */
+static void
+say_dropped(const struct fifo *f, uint64_t refused, uint64_t unfinished)
+{
+	if (refused == 0 && f->lines.refused > 0)
+		warnx("%s: line longer than %d bytes ignored (said once)",
+		    f->marker, PIPE_BUF);
+	if (unfinished == 0 && f->lines.unfinished > 0)
+		warnx("%s: unfinished line ignored: no newline came (said "
+		    "once)", f->marker);
+}
+
+/*
+ * Read at most max bytes of marker lines, and call fn for each complete
+ * line.  Once the FIFO is found empty, an unfinished line's writer has
+ * MARKER_UNFINISHED_NS to go on (marker.c).  Say once that lines were
+ * dropped.
+ */
+void
+fifo_read_lines(struct fifo *f, size_t max, marker_fn *fn, void *arg)
+{
+	char	 buf[PIPE_BUF];
+	ssize_t	 n = 0;
+	uint64_t refused = f->lines.refused;
+	uint64_t unfinished = f->lines.unfinished;
+
+	while (max > 0 && (n = read(f->fd, buf, max < sizeof(buf) ?
+	    max : sizeof(buf))) > 0) {
+		marker_feed(&f->lines, buf, (size_t)n, now_ns(), fn, arg);
+		max -= (size_t)n;
+	}
+	if (n == -1 && errno == EAGAIN)
+		marker_dry(&f->lines, now_ns());
+	say_dropped(f, refused, unfinished);
+}
+
+/*
+ * At the end of the run, take every line written before it: a target may
+ * write many and die at once.  Only what is there now, since another
+ * writer may go on for ever.  A line still unfinished then is dropped.
+ */
+void
+fifo_drain_lines(struct fifo *f, marker_fn *fn, void *arg)
+{
+	int	 n;
+
+	if (f->fd != -1 && ioctl(f->fd, FIONREAD, &n) == 0 && n > 0)
+		fifo_read_lines(f, (size_t)n, fn, arg);
+	if (marker_end(&f->lines))
+		say_dropped(f, f->lines.refused, 0);
+}
+
 /*
  * Remove the FIFOs and their directory, through the directory fds: the
  * entry removed is the directory made, whatever was done to the paths.
@@ -268,27 +323,31 @@ void
 fifo_remove(struct fifo *f)
 {
 	struct stat	 made_st, now_st;
+	int		 parent;
 
 	if (f->dirfd == -1)
 		return;
 	(void)unlinkat(f->dirfd, "marker", 0);
 	(void)unlinkat(f->dirfd, "reply", 0);
 	(void)unlinkat(f->dirfd, "ack", 0);
-	if (f->userfd != -1 && fstat(f->dirfd, &made_st) == 0) {
-		if (fstatat(f->userfd, f->name, &now_st,
-		    AT_SYMLINK_NOFOLLOW) == -1 ||
-		    made_st.st_dev != now_st.st_dev ||
-		    made_st.st_ino != now_st.st_ino)
-			warnx("%s: replaced during the run: left alone", f->dir);
-		else if (unlinkat(f->userfd, f->name, AT_REMOVEDIR) == -1)
-			warn("%s", f->dir);
-	}
-	(void)close(f->dirfd);
-	f->dirfd = -1;
-	if (f->userfd != -1)
-		(void)close(f->userfd);
-	f->userfd = -1;
+	/* first, so that there is a descriptor free for the parent */
 	if (f->fd != -1)
 		(void)close(f->fd);
 	f->fd = -1;
+	/* its parent now, wherever it was moved: ours, and private */
+	if ((parent = openat(f->dirfd, "..", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1 && fstat(f->dirfd, &made_st) == 0) {
+		if (fstatat(parent, f->name, &now_st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || made_st.st_dev != now_st.st_dev ||
+		    made_st.st_ino != now_st.st_ino)
+			warnx("%s: replaced during the run: left alone", f->dir);
+		else if (unlinkat(parent, f->name, AT_REMOVEDIR) == -1)
+			warn("%s", f->dir);
+	}
+	if (parent == -1)
+		warn("%s: left behind", f->dir);
+	else
+		(void)close(parent);
+	(void)close(f->dirfd);
+	f->dirfd = -1;
 }

@@ -32,7 +32,7 @@ drop_unfinished(struct marker_lines *m)
  */
 void
 marker_feed(struct marker_lines *m, const char *data, size_t n, int64_t now,
-    void (*fn)(void *, const char *, size_t), void *arg)
+    marker_fn *fn, void *arg)
 {
 	const char	*nl;
 	size_t		 take;

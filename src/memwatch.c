@@ -125,20 +125,20 @@ signals_to_fd(void)
  * (out of file descriptors, say).
  */
 static int
-open_probe(struct run *r)
+open_probe(struct probe *p, const struct target *t)
 {
 	int	 error;
 
-	if ((error = probe_open(&r->probe, r->target.pid)) == 0)
+	if ((error = probe_open(p, t->pid)) == 0)
 		return 0;
 	/* /proc mounted with hidepid=invisible hides others' processes */
-	if (error == ENOENT && target_alive(&r->target)) {
+	if (error == ENOENT && target_alive(t)) {
 		warnx("/proc/%d: hidden from us, though the process exists "
-		    "(/proc mounted with hidepid?)", (int)r->target.pid);
+		    "(/proc mounted with hidepid?)", (int)t->pid);
 		return EXIT_DENIED;
 	}
 	errno = error;
-	warn("/proc/%d", (int)r->target.pid);
+	warn("/proc/%d", (int)t->pid);
 	switch (error) {
 	case ENOENT:
 	case ESRCH:
@@ -151,22 +151,70 @@ open_probe(struct run *r)
 	}
 }
 
+/* Ask for output ops at path. */
+static void
+add_output(struct options *opt, const struct sink_ops *ops, const char *path)
+{
+	if (opt->noutputs == OUTPUTS_MAX)
+		errx(EXIT_USAGE, "%s: too many outputs", path);
+	opt->outputs[opt->noutputs].ops = ops;
+	opt->outputs[opt->noutputs].path = path;
+	opt->noutputs++;
+}
+
+/* Two outputs on standard output would interleave their rows. */
+static void
+check_outputs(const struct options *opt)
+{
+	int	 n = 0;
+
+	for (size_t i = 0; i < opt->noutputs; i++)
+		n += strcmp(opt->outputs[i].path, "-") == 0;
+	if (n > 1)
+		errx(EXIT_USAGE, "only one output can go to standard output");
+}
+
+/*
+ * What the run watches, for titles and labels: the command, or the pid
+ * attached to.  The pid of a command is set once it runs.
+ */
+static void
+describe(struct run_info *info, const struct options *opt)
+{
+	static char	 command[256];
+
+	info->pid = opt->pid;
+	info->self = getpid();
+	if (opt->argv == NULL) {
+		(void)snprintf(command, sizeof(command), "pid %d",
+		    (int)opt->pid);
+	} else {
+		command[0] = '\0';
+		for (char **a = opt->argv; *a != NULL; a++) {
+			if (a != opt->argv)
+				(void)strlcat(command, " ", sizeof(command));
+			(void)strlcat(command, *a, sizeof(command));
+		}
+	}
+	info->command = command;
+}
+
 int
 main(int argc, char *argv[])
 {
 	/* static: the exit handler that removes the FIFO runs after main */
-	static struct run r;
-	const char	*errstr, *samples = NULL, *segments = NULL;
+	static struct watched w;
+	static struct options opt;
+	static struct run_info info;	/* the sinks keep it */
+	const char	*errstr;
 	char		 buf[32];
-	pid_t		 pid = 0;
 	int		 ch, status;
 
 	keep_std_fds();
 	/* "memwatch -- mark" runs a command called mark */
 	if (argc > 1 && strcmp(argv[1], "mark") == 0)
 		return mark_main(argc - 1, argv + 1);
-	memset(&r, 0, sizeof(r));
-	r.interval_ns = INTERVAL_DEFAULT;
+	opt.interval_ns = INTERVAL_DEFAULT;
 
 	while ((ch = getopt_long(argc, argv, "+hi:o:p:qs:V", longopts,
 	    NULL)) != -1) {
@@ -174,30 +222,30 @@ main(int argc, char *argv[])
 		case 'h':
 			help();
 		case 'i':
-			if (parse_duration(optarg, &r.interval_ns,
+			if (parse_duration(optarg, &opt.interval_ns,
 			    &errstr) == -1)
 				errx(EXIT_USAGE, "interval %s: %s", optarg,
 				    errstr);
-			if (r.interval_ns < INTERVAL_MIN)
+			if (opt.interval_ns < INTERVAL_MIN)
 				errx(EXIT_USAGE, "interval %s: below the "
 				    "minimum of 100us", optarg);
-			if (r.interval_ns > INTERVAL_MAX)
+			if (opt.interval_ns > INTERVAL_MAX)
 				errx(EXIT_USAGE, "interval %s: above the "
 				    "maximum of 1 hour", optarg);
 			break;
 		case 'o':
-			samples = optarg;
+			add_output(&opt, &sink_samples, optarg);
 			break;
 		case 'p':
-			pid = (pid_t)strtonum(optarg, 1, INT_MAX, &errstr);
+			opt.pid = (pid_t)strtonum(optarg, 1, INT_MAX, &errstr);
 			if (errstr != NULL)
 				errx(EXIT_USAGE, "pid %s: %s", optarg, errstr);
 			break;
 		case 'q':
-			r.quiet = true;
+			opt.quiet = true;
 			break;
 		case 's':
-			segments = optarg;
+			add_output(&opt, &sink_segments, optarg);
 			break;
 		case 'V':
 			puts(PACKAGE_STRING);
@@ -209,56 +257,57 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	if (pid != 0 && argc > 0) {
+	if (opt.pid != 0 && argc > 0) {
 		warnx("give either -p pid or a command, not both");
 		usage();
 	}
-	if (pid == 0 && argc == 0) {
+	if (opt.pid == 0 && argc == 0) {
 		warnx("no command to run and no -p pid");
 		usage();
 	}
-	if (samples != NULL && segments != NULL &&
-	    strcmp(samples, "-") == 0 && strcmp(segments, "-") == 0)
-		errx(EXIT_USAGE, "-o and -s cannot both write to standard "
-		    "output");
+	opt.argv = argc > 0 ? argv : NULL;
+	check_outputs(&opt);
 
-	r.sigfd = signals_to_fd();
+	w.sigfd = signals_to_fd();
 	/* made before the target runs: failing later would orphan it */
-	if ((r.timerfd = timerfd_create(CLOCK_MONOTONIC,
+	if ((w.timerfd = timerfd_create(CLOCK_MONOTONIC,
 	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
 		err(EXIT_INTERNAL, "timerfd");
-	r.fifo.fd = r.fifo.dirfd = -1;
-	/* an attach fails before any output file is touched */
-	if (pid != 0 && ((status = target_attach(&r.target, pid)) != 0 ||
-	    (status = open_probe(&r)) != 0))
+	w.fifo.fd = w.fifo.dirfd = -1;
+	if (opt.pid != 0) {
+		/* an attach fails before any output file is touched */
+		if ((status = target_attach(&w.target, opt.pid)) != 0 ||
+		    (status = open_probe(&w.probe, &w.target)) != 0)
+			return status;
+	}
+	describe(&info, &opt);
+	if ((status = sinks_open(opt.outputs, opt.noutputs, &info)) != 0)
 		return status;
-	if (output_open(&r.samples, samples, "samples") != 0 ||
-	    output_open(&r.segments, segments, "segments") != 0)
-		return EXIT_OUTPUT;
-	if (pid != 0) {
+	if (opt.pid != 0) {
 		/* without the FIFO, SIGUSR1 still cuts segments */
-		(void)fifo_create(&r.fifo, pid);
-		if (!r.quiet) {
+		(void)fifo_create(&w.fifo, opt.pid);
+		if (!opt.quiet) {
 			fprintf(stderr, "memwatch: watching pid %d\n",
-			    (int)pid);
-			ipython_hint(pid);
+			    (int)opt.pid);
+			ipython_hint(opt.pid);
 		}
 	} else {
 		(void)snprintf(buf, sizeof(buf), "%d", (int)getpid());
 		if (setenv("MEMWATCH_PID", buf, 1) == -1 ||
 		    ipython_inject() == -1)
 			err(EXIT_INTERNAL, "setenv");
-		if ((status = target_spawn(&r.target, argv)) != 0)
+		if ((status = target_spawn(&w.target, opt.argv)) != 0)
 			return status;
-		(void)fifo_create(&r.fifo, r.target.pid);
-		if ((status = target_exec(&r.target, r.fifo.dirfd != -1 ?
-		    r.fifo.marker : NULL, argv[0])) != 0)
+		info.pid = w.target.pid;
+		(void)fifo_create(&w.fifo, w.target.pid);
+		if ((status = target_exec(&w.target, w.fifo.dirfd != -1 ?
+		    w.fifo.marker : NULL, opt.argv[0])) != 0)
 			return status;
 		/* the child runs: from here on its status is ours to return */
-		if ((status = open_probe(&r)) != 0) {
-			(void)waitpid(r.target.pid, NULL, 0);
+		if ((status = open_probe(&w.probe, &w.target)) != 0) {
+			(void)waitpid(w.target.pid, NULL, 0);
 			return status;
 		}
 	}
-	return loop_run(&r);
+	return loop_run(&opt, &w);
 }

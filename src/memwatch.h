@@ -22,7 +22,8 @@
 #define NSEC_PER_SEC	1000000000LL
 #define MIB		(1024.0 * 1024.0)
 #define LABEL_MAX	1024	/* an escaped marker label, NUL included */
-#define ROW_MAX		(2 * LABEL_MAX + 512)	/* a segments CSV row */
+#define ROW_MAX		(2 * LABEL_MAX + 1024)	/* a segments CSV or reply row */
+#define NO_VALUE	UINT64_MAX	/* a figure that could not be had */
 
 /* duration.c */
 int	 parse_duration(const char *, int64_t *, const char **);
@@ -38,8 +39,9 @@ struct marker_lines {
 	uint64_t refused;	/* lines dropped as too long */
 	uint64_t unfinished;	/* lines dropped as never finished */
 };
+typedef void marker_fn(void *, const char *, size_t);
 void	 marker_feed(struct marker_lines *, const char *, size_t, int64_t,
-	    void (*)(void *, const char *, size_t), void *);
+	    marker_fn *, void *);
 void	 marker_dry(struct marker_lines *, int64_t);
 bool	 marker_end(struct marker_lines *);
 void	 label_escape(const char *, size_t, char *, size_t);
@@ -49,13 +51,14 @@ struct fifo {
 	char	 dir[PATH_MAX];
 	char	 marker[PATH_MAX];
 	char	 name[16];	/* of the PID directory */
-	int	 userfd;	/* the per-user directory */
 	int	 dirfd;		/* -1 when there are no FIFOs */
 	int	 fd;		/* the marker FIFO, read-write */
 	struct marker_lines lines;
 };
 int	 fifo_create(struct fifo *, pid_t);
 bool	 fifo_reply(const struct fifo *, const char *, size_t);
+void	 fifo_read_lines(struct fifo *, size_t, marker_fn *, void *);
+void	 fifo_drain_lines(struct fifo *, marker_fn *, void *);
 void	 fifo_remove(struct fifo *);
 int	 fifo_find(struct fifo *, pid_t);
 void	 fifo_ack(const struct fifo *, unsigned int, const char *);
@@ -83,12 +86,16 @@ struct probe {
 	uint64_t page_size;
 };
 int	 probe_open(struct probe *, pid_t);
-int	 probe_rss(const struct probe *, uint64_t *);
+struct mem {
+	uint64_t rss;		/* resident bytes */
+	uint64_t file;		/* of them, file-backed or shared memory */
+};
+int	 probe_mem(const struct probe *, struct mem *);
 int	 probe_hwm(const struct probe *, uint64_t *);
 int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
 int	 probe_new_image(struct probe *, pid_t, bool *);
-int	 parse_statm(const char *, size_t, uint64_t, uint64_t *);
+int	 parse_statm(const char *, size_t, uint64_t, struct mem *);
 int	 parse_status_hwm(const char *, size_t, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
 int	 probe_had_children(pid_t, bool *);
@@ -115,6 +122,11 @@ void	 target_signal(const struct target *, int);
 int	 target_exit_status(const struct target *);
 
 /* segment.c: the stretch between two boundaries */
+enum peak_kind {
+	PEAK_EXACT,	/* the kernel's high-water marks vouch for it */
+	PEAK_UPPER,	/* a bound from above: members' marks summed */
+	PEAK_SAMPLED	/* the highest sample: a bound from below */
+};
 struct segment {
 	unsigned int index;
 	char	 label[LABEL_MAX];
@@ -122,54 +134,148 @@ struct segment {
 	int64_t	 end_ns;
 	uint64_t start_rss;
 	uint64_t end_rss;
+	uint64_t end_anon;
+	uint64_t end_file;
+	uint64_t end_swap;	/* NO_VALUE where it could not be read */
 	uint64_t peak_rss;
 	uint64_t samples;
-	bool	 exact;		/* peak includes the kernel's high-water mark */
+	unsigned int processes;	/* seen in the segment */
+	unsigned int interrupts; /* by the --limit guard */
+	enum peak_kind peak_kind;
 };
 void	 segment_open(struct segment *, unsigned int, const char *,
 	    int64_t, uint64_t);
 void	 segment_sample(struct segment *, uint64_t);
-void	 segment_close(struct segment *, int64_t, uint64_t, bool);
+void	 segment_close(struct segment *, int64_t, uint64_t, enum peak_kind);
+const char *peak_kind_name(enum peak_kind);
 
-/* output.c: CSV files and the lines on stderr */
-struct output {
+/* outfile.c: one output file, streamed */
+struct outfile {
 	FILE	*fp;		/* NULL when not requested or failed */
 	const char *path;
 	bool	 regular;	/* a file, which may be removed under us */
 	bool	 failed;
 };
-int	 output_open(struct output *, const char *, const char *);
-void	 output_sample(struct output *, int64_t, uint64_t, unsigned int);
-size_t	 format_segment(char *, const struct segment *);
-void	 output_row(struct output *, const char *, size_t);
-void	 output_flush(struct output *);
-void	 output_close(struct output *);
-void	 report_segment(const struct segment *);
-void	 report_summary(int64_t, uint64_t, unsigned int, uint64_t, uint64_t);
+int	 outfile_open(struct outfile *, const char *);
+void	 outfile_write(struct outfile *, const char *, size_t);
+void	 outfile_flush(struct outfile *);
+void	 outfile_close(struct outfile *);
+bool	 outfile_failed(const struct outfile *);
+int	 outfile_replace(const char *, const char *, size_t);
 
-/* loop.c: the one event loop */
-struct run {
-	struct target	 target;
-	struct probe	 probe;
-	struct output	 samples;
-	struct output	 segments;
-	struct segment	 segment;	/* the open one */
-	struct fifo	 fifo;
-	int64_t		 interval_ns;
-	bool		 quiet;
-	int		 sigfd;
-	int		 timerfd;
-	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
-	int64_t		 last_flush;
+/* format.c: numbers and fields written by hand, for the per-sample path */
+char	*fmt_u64(char *, uint64_t);
+char	*fmt_i64(char *, int64_t);
+char	*fmt_seconds(char *, int64_t);
+char	*fmt_field(char *, const char *);
+
+/* sink.c and sink_*.c: the outputs, each called for what it asked for */
+struct sample {			/* one tick: the tree's totals */
+	int64_t	 t_ns;		/* since the start of the run */
+	unsigned int segment;	/* index of the open segment */
+	uint64_t rss, anon, file; /* bytes; anon + file == rss */
+	uint64_t pss;		/* bytes, or NO_VALUE when not measured */
+	unsigned int processes;	/* members alive */
+};
+struct member_sample {		/* one process of the tree at one tick */
+	int64_t	 t_ns;
+	unsigned int segment;
+	pid_t	 pid, ppid;
+	const char *comm;	/* escaped as labels are */
+	uint64_t rss, anon, file;
+	uint64_t pss;		/* NO_VALUE when not measured */
+};
+struct tally {			/* the run so far */
+	int64_t	 start_realtime_ns; /* CLOCK_REALTIME at the start */
+	int64_t	 elapsed_ns;
+	uint64_t samples, late, peak_rss, current_rss;
+	unsigned int segments;	/* closed so far */
+	unsigned int processes;	/* seen so far */
+	const struct segment *open; /* the open segment, NULL once ended */
+	bool	 ended;		/* the run is over */
+};
+struct run_info {		/* kept by the sinks for the whole run */
+	const char *command;	/* what is watched, for titles and labels */
+	pid_t	 pid;		/* the root of the tree, once it runs */
+	pid_t	 self;		/* memwatch */
+	bool	 pss;		/* samples carry PSS */
+};
+struct sink;
+struct sink_ops {
+	const char *name;
+	int	(*open)(struct sink *, const struct run_info *);
+	void	(*sample)(struct sink *, const struct sample *);
+	void	(*member)(struct sink *, const struct member_sample *);
+	void	(*segment)(struct sink *, const struct segment *);
+	void	(*flush)(struct sink *, const struct tally *);
+	void	(*close)(struct sink *, const struct tally *);
+};
+struct sink {
+	const struct sink_ops *ops;
+	const char *path;
+	struct outfile out;	/* for the streamed ones */
+	void	*state;		/* the sink's own */
+	bool	 failed;	/* for those that rewrite a whole file */
+};
+extern const struct sink_ops sink_samples, sink_segments;
+int	 sinks_open(struct sink *, size_t, const struct run_info *);
+void	 sinks_sample(struct sink *, size_t, const struct sample *);
+void	 sinks_member(struct sink *, size_t, const struct member_sample *);
+bool	 sinks_want_members(const struct sink *, size_t);
+void	 sinks_segment(struct sink *, size_t, const struct segment *);
+void	 sinks_flush(struct sink *, size_t, const struct tally *);
+void	 sinks_close(struct sink *, size_t, const struct tally *);
+bool	 sinks_failed(const struct sink *, size_t);
+size_t	 format_segment(char *, const struct segment *);
+
+/* reply.c: the row a reader of the reply FIFO gets for each segment */
+size_t	 reply_encode(char *, const struct segment *, const char *);
+
+/* report.c: the lines on standard error */
+void	 report_segment(const struct segment *);
+void	 report_summary(const struct tally *);
+
+/* options: the command line, as main() read it */
+#define OUTPUTS_MAX	8
+struct options {
+	int64_t	 interval_ns;
+	bool	 quiet;
+	pid_t	 pid;		/* attach to it; 0: run argv */
+	char	**argv;
+	struct sink outputs[OUTPUTS_MAX];
+	size_t	 noutputs;
+};
+
+/* meter.c: the numbers of the segments, and how far each is to be trusted */
+struct meter {
+	struct probe	*probe;
+	pid_t		 pid;
+	struct segment	 seg;		/* the open one */
 	bool		 exact;		/* the peak can still be reset */
 	bool		 new_image;	/* the target has run execve(2) */
-	uint64_t	 copy_hwm;	/* bound on the first image's mark */
-	bool		 stop;		/* asked to stop while attached */
-	bool		 ended;		/* the target ended, seen without a pidfd */
 	bool		 read_warned;
+	bool		 sampled;	/* the last boundary took a sample */
+	uint64_t	 copy_hwm;	/* bound on the first image's mark */
 	uint64_t	 peak_rss;	/* over the whole run */
-	uint64_t	 nsamples;
-	uint64_t	 nlate;		/* ticks missed after a stall */
+	uint64_t	 samples;
 };
-int	 loop_run(struct run *);
+void	 meter_start(struct meter *, struct probe *, const struct target *,
+	    struct sample *);
+int	 meter_sample(struct meter *, int64_t, struct sample *);
+void	 meter_cut(struct meter *, int64_t, const char *, struct segment *,
+	    struct sample *);
+void	 meter_stop(struct meter *, int64_t, struct segment *,
+	    struct sample *);
+void	 meter_exited(struct meter *, int64_t, const struct target *, bool,
+	    struct segment *);
+
+/* loop.c: the one event loop */
+struct watched {		/* what main() set up for the loop */
+	struct target	 target;
+	struct probe	 probe;
+	struct fifo	 fifo;
+	int		 sigfd;
+	int		 timerfd;
+};
+int	 loop_run(struct options *, struct watched *);
 int64_t	 now_ns(void);

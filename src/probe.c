@@ -89,36 +89,39 @@ scan_u64(const char *s, const char *end, uint64_t *v)
 
 /*
  * Parse the contents of /proc/PID/statm ("size resident shared ...", in
- * pages).  Return 0 and the resident bytes, EINVAL if malformed, or ESRCH
- * for the all-zero line of a process without an address space.
+ * pages; shared is the file-backed and shared memory of the resident).
+ * Return 0 and the bytes, EINVAL if malformed, or ESRCH for the all-zero
+ * line of a process without an address space.
  */
 int
-parse_statm(const char *buf, size_t len, uint64_t page_size, uint64_t *rss)
+parse_statm(const char *buf, size_t len, uint64_t page_size, struct mem *m)
 {
 	const char	*s = buf, *end = buf + len;
-	uint64_t	 size, resident;
+	uint64_t	 size, resident, shared;
 
 	if ((s = scan_u64(s, end, &size)) == NULL || s == end || *s != ' ' ||
-	    scan_u64(s + 1, end, &resident) == NULL)
+	    (s = scan_u64(s + 1, end, &resident)) == NULL || s == end ||
+	    *s != ' ' || scan_u64(s + 1, end, &shared) == NULL)
 		return EINVAL;
 	if (size == 0)
 		return ESRCH;
-	if (resident > UINT64_MAX / page_size)
+	if (resident > UINT64_MAX / page_size || shared > resident)
 		return EINVAL;
-	*rss = resident * page_size;
+	m->rss = resident * page_size;
+	m->file = shared * page_size;
 	return 0;
 }
 
-/* Sample the resident set size in bytes: the per-sample path. */
+/* Sample the resident memory: the per-sample path. */
 int
-probe_rss(const struct probe *p, uint64_t *rss)
+probe_mem(const struct probe *p, struct mem *m)
 {
 	char	 buf[128];
 	ssize_t	 n;
 
 	if ((n = pread(p->statm_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
-	return parse_statm(buf, (size_t)n, p->page_size, rss);
+	return parse_statm(buf, (size_t)n, p->page_size, m);
 }
 
 /*

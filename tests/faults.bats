@@ -23,7 +23,7 @@ load helpers
 	wait_for target .
 	run bash -c '"$MEMWATCH" -i 1ms -o - -p $(cat target) 2> err | head -1; echo "memwatch=${PIPESTATUS[0]}"'
 	kill -USR2 "$(cat target)"
-	[ "${lines[0]}" = "elapsed_s,rss_bytes,segment" ]
+	[ "${lines[0]}" = "elapsed_s,rss_bytes,segment,anon_bytes,file_bytes,processes" ]
 	[ "${lines[1]}" = "memwatch=124" ]
 	grep -q "standard output: Broken pipe" err
 }

@@ -393,7 +393,7 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 		    index, label = 1, "segment 1"
 		    for line in marker:
 		        fd = os.open(d + "/reply", os.O_WRONLY | os.O_NONBLOCK)
-		        os.write(fd, b"%d,%s,0.0,0.5,0.500000,0,1048576,1048576,2097152,1048576,5,0\n" % (index, label.encode()))
+		        os.write(fd, b"segment=%d\tlabel=%s\tnext=%s\tduration_s=0.500000\tstart_rss_bytes=0\tend_rss_bytes=1048576\tdelta_bytes=1048576\tpeak_rss_bytes=2097152\tpeak_above_end_bytes=1048576\tpeak_exact=0\n" % (index, label.encode(), line.strip().encode()))
 		        os.close(fd)
 		        index, label = index + 1, line.strip()
 		threading.Thread(target=answer, daemon=True).start()

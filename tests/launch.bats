@@ -37,13 +37,13 @@ load helpers
 @test "samples CSV: header, one row per sample, time increasing" {
 	run --separate-stderr mw -i 10ms -o out.csv -- "$WORKLOAD" sleep 300
 	[ "$status" -eq 0 ]
-	[ "$(head -1 out.csv)" = "elapsed_s,rss_bytes,segment" ]
+	[ "$(head -1 out.csv)" = "elapsed_s,rss_bytes,segment,anon_bytes,file_bytes,processes" ]
 	# the summary's count is what was written
 	[[ "$stderr" =~ ([0-9]+)\ samples ]]
 	[ "$(rows out.csv)" -eq "${BASH_REMATCH[1]}" ]
 	# 300 ms at 10 ms: at least half the ticks even on a loaded machine
 	[ "$(rows out.csv)" -ge 15 ]
-	awk -F, 'NR > 1 && (NF != 3 || $1 + 0 < prev || $2 !~ /^[0-9]+$/ || $3 != 1) { print "bad row " NR ": " $0; bad = 1 }
+	awk -F, 'NR > 1 && (NF != 6 || $1 + 0 < prev || $2 !~ /^[0-9]+$/ || $3 != 1 || $4 + $5 != $2) { print "bad row " NR ": " $0; bad = 1 }
 		{ prev = $1 + 0 } END { exit bad }' out.csv
 	python3 -c 'import csv, sys; r = list(csv.DictReader(open("out.csv"))); assert all(int(x["rss_bytes"]) > 0 for x in r)'
 }
