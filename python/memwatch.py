@@ -280,9 +280,16 @@ def _pre_run_cell(info):
         _trouble(e)
 
 
-def _format(label, m):
-    return ("%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current, "
-            "total RAM usage %.2f MiB" % ((label,) + tuple(m)))
+# how a peak was had, where it is not exact: as memwatch's own lines say
+_PEAK_NOTES = {"upper": " (peak at most)", "sampled": " (peak sampled)"}
+
+
+def _format(label, m, kind="exact"):
+    return ("%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current%s, "
+            "total RAM usage %.2f MiB" % (label, m.memory_delta, m.time_delta,
+                                          m.memory_peak,
+                                          _PEAK_NOTES.get(kind, ""),
+                                          m.memory_usage))
 
 
 def _finish_cell():
@@ -304,11 +311,8 @@ def _finish_cell():
                          int(row["end_rss_bytes"]) / _MIB)
         measurements = m
         cells.append(Cell(n, *m))
-        _last_line = _format(label, m)
+        _last_line = _format(label, m, row.get("peak_kind", "sampled"))
         print(_last_line, flush=True)
-        if row.get("peak_exact") != "1":
-            _say("sampled", "peaks are sampled, not exact: memwatch cannot "
-                 "reset this process's high-water mark")
     except KeyboardInterrupt:
         pass        # the user would rather not wait for this line
     except Exception as e:

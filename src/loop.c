@@ -33,6 +33,7 @@ enum over { RUNNING, OVER_EXITED, OVER_STOPPED };
 struct run {
 	const struct options *opt;
 	struct target	*target;
+	struct tree	*tree;
 	struct fifo	*fifo;
 	struct meter	 meter;
 	struct sink	*sinks;
@@ -45,6 +46,7 @@ struct run {
 	uint64_t	 late;		/* ticks missed after a stall */
 	unsigned int	 closed;	/* segments closed */
 	bool		 reader;	/* a reader has taken reply rows */
+	bool		 members;	/* a sink takes per-process samples */
 	enum over	 over;
 };
 
@@ -73,7 +75,7 @@ tally(const struct run *r, struct tally *t)
 	t->peak_rss = r->meter.peak_rss;
 	t->current_rss = r->meter.seg.end_rss;
 	t->segments = r->closed;
-	t->processes = r->meter.seg.processes;
+	t->processes = r->tree->seen;
 	t->open = r->over == RUNNING ? &r->meter.seg : NULL;
 	t->ended = r->over != RUNNING;
 }
@@ -88,11 +90,29 @@ flush_outputs(struct run *r)
 	r->last_flush = now_ns();
 }
 
-/* A sample the meter took: to the sinks. */
+/* A sample the meter took: to the sinks, and each member's if wanted. */
 static void
 record_sample(struct run *r, const struct sample *s)
 {
+	struct member_sample	 ms;
+	const struct member	*mb;
+
 	sinks_sample(r->sinks, r->nsinks, s);
+	if (!r->members)
+		return;
+	ms.t_ns = s->t_ns;
+	ms.segment = s->segment;
+	for (size_t i = 0; i < r->tree->n; i++) {
+		mb = &r->tree->m[i];
+		ms.pid = mb->pid;
+		ms.ppid = mb->ppid;
+		ms.comm = mb->comm;
+		ms.rss = mb->mem.rss;
+		ms.file = mb->mem.file;
+		ms.anon = mb->mem.rss - mb->mem.file;
+		ms.pss = s->pss != NO_VALUE ? mb->pss : NO_VALUE;
+		sinks_member(r->sinks, r->nsinks, &ms);
+	}
 }
 
 /*
@@ -206,7 +226,7 @@ end_run(struct run *r)
 {
 	struct segment	 closed;
 	struct sample	 s;
-	bool		 had_children = true;
+	uint64_t	 reaped = 1;
 	int		 error;
 
 	fifo_drain_lines(r->fifo, on_marker_line, r);
@@ -215,14 +235,13 @@ end_run(struct run *r)
 		if (r->meter.sampled)
 			record_sample(r, &s);
 	} else {
-		if (r->target->launched)
-			(void)probe_had_children(r->target->pid,
-			    &had_children);
+		/* its stat file stays while it is a zombie, until reaped */
+		(void)probe_reaped(&r->tree->m[0].probe, &reaped);
 		if ((error = target_reap(r->target)) != 0) {
 			errno = error;
 			warn("wait for pid %d", (int)r->target->pid);
 		}
-		meter_exited(&r->meter, elapsed(r), r->target, had_children,
+		meter_exited(&r->meter, elapsed(r), r->target, reaped > 0,
 		    &closed);
 	}
 	record_segment(r, &closed, "");
@@ -243,7 +262,7 @@ start_timer(struct run *r)
 
 /* The run's first boundary: a sample at time 0 and a fresh peak. */
 static void
-start_run(struct run *r, struct probe *p)
+start_run(struct run *r)
 {
 	struct timespec	 ts;
 	struct sample	 s;
@@ -251,7 +270,8 @@ start_run(struct run *r, struct probe *p)
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	r->start_realtime = (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 	r->start = r->last_flush = now_ns();
-	meter_start(&r->meter, p, r->target, &s);
+	meter_start(&r->meter, r->tree, r->target, r->opt->pss,
+	    r->opt->leave_alone, &s);
 	if (r->meter.sampled)
 		record_sample(r, &s);
 }
@@ -286,12 +306,14 @@ loop_run(struct options *opt, struct watched *w)
 	memset(&r, 0, sizeof(r));
 	r.opt = opt;
 	r.target = &w->target;
+	r.tree = &w->tree;
 	r.fifo = &w->fifo;
 	r.sigfd = w->sigfd;
 	r.timerfd = w->timerfd;
 	r.sinks = opt->outputs;
 	r.nsinks = opt->noutputs;
-	start_run(&r, &w->probe);
+	r.members = sinks_want_members(r.sinks, r.nsinks);
+	start_run(&r);
 	if (start_timer(&r) == -1) {
 		warn("timerfd");
 		return EXIT_INTERNAL;

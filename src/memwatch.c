@@ -29,11 +29,18 @@
 #define INTERVAL_MIN		(100 * 1000LL)		/* 100 us */
 #define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
 
+/* long options without a letter */
+enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS };
+
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "interval",	required_argument,	NULL,	'i' },
+	{ "no-children", no_argument,		NULL,	OPT_NO_CHILDREN },
+	{ "no-reset",	no_argument,		NULL,	OPT_NO_RESET },
 	{ "output",	required_argument,	NULL,	'o' },
 	{ "pid",	required_argument,	NULL,	'p' },
+	{ "processes",	required_argument,	NULL,	'P' },
+	{ "pss",	no_argument,		NULL,	OPT_PSS },
 	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "segments",	required_argument,	NULL,	's' },
 	{ "version",	no_argument,		NULL,	'V' },
@@ -44,9 +51,10 @@ static void
 print_usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: %s [-q] [-i interval] [-o file] [-s file] [--] command "
-	    "[arg ...]\n"
-	    "       %s [-q] [-i interval] [-o file] [-s file] -p pid\n"
+	    "usage: %s [-q] [-i interval] [-o file] [-s file] [-P file] "
+	    "[options] [--] command [arg ...]\n"
+	    "       %s [-q] [-i interval] [-o file] [-s file] [-P file] "
+	    "[options] -p pid\n"
 	    "       %s mark [-n] [-p pid] [-t timeout] [label ...]\n",
 	    getprogname(), getprogname(), getprogname());
 }
@@ -63,14 +71,19 @@ help(void)
 {
 	print_usage(stdout);
 	fputs("\n"
-	    "Watch the resident memory (RSS) of a command, or of process pid,\n"
-	    "and cut the run into segments on SIGUSR1.\n"
+	    "Watch the resident memory (RSS) of a command and everything it\n"
+	    "starts, or of process pid and its descendants, and cut the run\n"
+	    "into segments on SIGUSR1 or marker lines.\n"
 	    "\n"
 	    "  -i, --interval=T   sample every T: 0.1, 250us, 10ms, 2s "
 	    "(default 100ms)\n"
 	    "  -o, --output=FILE  samples as CSV; - for standard output\n"
 	    "  -s, --segments=FILE  segments as CSV; - for standard output\n"
+	    "  -P, --processes=FILE  a row per process per sample, as CSV\n"
 	    "  -p, --pid=PID      attach to a running process\n"
+	    "      --no-children  the process alone, not its descendants\n"
+	    "      --pss          proportional set size too (at most 1/s)\n"
+	    "      --no-reset     never reset high-water marks (peaks sampled)\n"
 	    "  -q, --quiet        no lines on standard error but warnings\n"
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version\n"
@@ -120,16 +133,16 @@ signals_to_fd(void)
 }
 
 /*
- * Open the /proc files of the target; return 0 or an exit status that says
+ * Open the tree of the target; return 0 or an exit status that says
  * whether the process is gone, cannot be read, or memwatch itself failed
  * (out of file descriptors, say).
  */
 static int
-open_probe(struct probe *p, const struct target *t)
+open_tree(struct tree *tr, const struct target *t, bool children)
 {
 	int	 error;
 
-	if ((error = probe_open(p, t->pid)) == 0)
+	if ((error = tree_open(tr, t->pid, children)) == 0)
 		return 0;
 	/* /proc mounted with hidepid=invisible hides others' processes */
 	if (error == ENOENT && target_alive(t)) {
@@ -185,6 +198,7 @@ describe(struct run_info *info, const struct options *opt)
 
 	info->pid = opt->pid;
 	info->self = getpid();
+	info->pss = opt->pss;
 	if (opt->argv == NULL) {
 		(void)snprintf(command, sizeof(command), "pid %d",
 		    (int)opt->pid);
@@ -215,10 +229,23 @@ main(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "mark") == 0)
 		return mark_main(argc - 1, argv + 1);
 	opt.interval_ns = INTERVAL_DEFAULT;
+	opt.children = true;
 
-	while ((ch = getopt_long(argc, argv, "+hi:o:p:qs:V", longopts,
+	while ((ch = getopt_long(argc, argv, "+hi:o:P:p:qs:V", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case OPT_NO_CHILDREN:
+			opt.children = false;
+			break;
+		case OPT_NO_RESET:
+			opt.leave_alone = true;
+			break;
+		case OPT_PSS:
+			opt.pss = true;
+			break;
+		case 'P':
+			add_output(&opt, &sink_processes, optarg);
+			break;
 		case 'h':
 			help();
 		case 'i':
@@ -268,6 +295,11 @@ main(int argc, char *argv[])
 	opt.argv = argc > 0 ? argv : NULL;
 	check_outputs(&opt);
 
+	if ((status = proc_open_root()) != 0) {
+		errno = status;
+		err(EXIT_DENIED, "/proc");
+	}
+	tree_more_fds();
 	w.sigfd = signals_to_fd();
 	/* made before the target runs: failing later would orphan it */
 	if ((w.timerfd = timerfd_create(CLOCK_MONOTONIC,
@@ -277,7 +309,7 @@ main(int argc, char *argv[])
 	if (opt.pid != 0) {
 		/* an attach fails before any output file is touched */
 		if ((status = target_attach(&w.target, opt.pid)) != 0 ||
-		    (status = open_probe(&w.probe, &w.target)) != 0)
+		    (status = open_tree(&w.tree, &w.target, opt.children)) != 0)
 			return status;
 	}
 	describe(&info, &opt);
@@ -304,7 +336,8 @@ main(int argc, char *argv[])
 		    w.fifo.marker : NULL, opt.argv[0])) != 0)
 			return status;
 		/* the child runs: from here on its status is ours to return */
-		if ((status = open_probe(&w.probe, &w.target)) != 0) {
+		if ((status = open_tree(&w.tree, &w.target,
+		    opt.children)) != 0) {
 			(void)waitpid(w.target.pid, NULL, 0);
 			return status;
 		}

@@ -83,23 +83,64 @@ struct probe {
 	int	 clear_errno;	/* why clear_fd is -1 */
 	int	 image_fd;	/* /proc/PID/maps of the program running */
 	int	 image_errno;	/* why image_fd is -1 */
+	int	 stat_fd;	/* /proc/PID/stat, for the children it reaped */
+	int	 stat_errno;	/* why stat_fd is -1 */
+	int	 pss_fd;	/* /proc/PID/smaps_rollup, opened on first use */
 	uint64_t page_size;
 };
-int	 probe_open(struct probe *, pid_t);
 struct mem {
 	uint64_t rss;		/* resident bytes */
 	uint64_t file;		/* of them, file-backed or shared memory */
 };
+#define NAME_MAX_ESCAPED 80	/* a command name (16 bytes) escaped */
+struct status {
+	uint64_t hwm;		/* high-water mark of the resident set */
+	uint64_t swap;		/* swapped out; NO_VALUE if not said */
+	pid_t	 ppid;
+	char	 name[NAME_MAX_ESCAPED];
+};
+int	 proc_open_root(void);
+int	 proc_open(const char *, int);
+int	 probe_open(struct probe *, pid_t);
 int	 probe_mem(const struct probe *, struct mem *);
-int	 probe_hwm(const struct probe *, uint64_t *);
+int	 probe_status(const struct probe *, struct status *);
 int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
 int	 probe_new_image(struct probe *, pid_t, bool *);
+int	 probe_reaped(const struct probe *, uint64_t *);
+int	 probe_pss(struct probe *, pid_t, uint64_t *);
 int	 parse_statm(const char *, size_t, uint64_t, struct mem *);
-int	 parse_status_hwm(const char *, size_t, uint64_t *);
+int	 parse_status_kib(const char *, size_t, const char *, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
-int	 probe_had_children(pid_t, bool *);
 void	 probe_close(struct probe *);
+
+/* tree.c: the processes watched */
+struct member {
+	pid_t	 pid;
+	pid_t	 ppid;
+	char	 comm[NAME_MAX_ESCAPED];
+	struct probe probe;
+	struct mem mem;		/* at the last sample */
+	uint64_t pss;		/* at the last reading; NO_VALUE before */
+	uint64_t hwm;		/* high-water mark at the last reading */
+	uint64_t reaped;	/* its children's faults (cminflt), last read */
+	bool	 reset_ok;	/* its mark can be reset */
+};
+struct tree {
+	struct member *m;	/* m[0] is the root */
+	size_t	 n, cap;
+	bool	 children;	/* descendants too */
+	bool	 scan;		/* no children files: scan parents */
+	unsigned int seen;	/* members ever */
+	unsigned int lost;	/* members dropped, for the meter to see */
+	unsigned int unknown;	/* processes of the tree that cannot be read */
+};
+int	 tree_open(struct tree *, pid_t, bool);
+void	 tree_discover(struct tree *);
+int	 tree_sample(struct tree *, struct mem *);
+void	 tree_drop(struct tree *, size_t);
+void	 tree_more_fds(void);
+void	 tree_restore_fds(void);
 
 /* target.c: the process watched */
 struct target {
@@ -217,7 +258,7 @@ struct sink {
 	void	*state;		/* the sink's own */
 	bool	 failed;	/* for those that rewrite a whole file */
 };
-extern const struct sink_ops sink_samples, sink_segments;
+extern const struct sink_ops sink_samples, sink_segments, sink_processes;
 int	 sinks_open(struct sink *, size_t, const struct run_info *);
 void	 sinks_sample(struct sink *, size_t, const struct sample *);
 void	 sinks_member(struct sink *, size_t, const struct member_sample *);
@@ -240,6 +281,9 @@ void	 report_summary(const struct tally *);
 struct options {
 	int64_t	 interval_ns;
 	bool	 quiet;
+	bool	 children;	/* the whole tree, not --no-children */
+	bool	 pss;		/* --pss */
+	bool	 leave_alone;	/* --no-reset */
 	pid_t	 pid;		/* attach to it; 0: run argv */
 	char	**argv;
 	struct sink outputs[OUTPUTS_MAX];
@@ -248,19 +292,30 @@ struct options {
 
 /* meter.c: the numbers of the segments, and how far each is to be trusted */
 struct meter {
-	struct probe	*probe;
-	pid_t		 pid;
+	struct tree	*tree;
+	pid_t		 pid;		/* the root */
 	struct segment	 seg;		/* the open one */
-	bool		 exact;		/* the peak can still be reset */
-	bool		 new_image;	/* the target has run execve(2) */
+	bool		 pss;		/* read PSS */
+	bool		 leave_alone;	/* never reset a mark */
+	bool		 marks_warned;
 	bool		 read_warned;
 	bool		 sampled;	/* the last boundary took a sample */
+	bool		 new_image;	/* the root has run execve(2) */
+	bool		 incomplete;	/* a period's marks say nothing */
+	uint64_t	 upper;		/* highest sum of marks, this segment */
+	uint64_t	 single;	/* highest mark of one member, this segment */
+	uint64_t	 hwm_at_open;	/* the root's mark when it opened */
+	uint64_t	 closed_anon;	/* of the last segment closed */
+	uint64_t	 closed_file;
 	uint64_t	 copy_hwm;	/* bound on the first image's mark */
 	uint64_t	 peak_rss;	/* over the whole run */
 	uint64_t	 samples;
+	int64_t		 period_start;
+	int64_t		 discovered;	/* children last looked for */
+	int64_t		 next_pss;
 };
-void	 meter_start(struct meter *, struct probe *, const struct target *,
-	    struct sample *);
+void	 meter_start(struct meter *, struct tree *, const struct target *,
+	    bool, bool, struct sample *);
 int	 meter_sample(struct meter *, int64_t, struct sample *);
 void	 meter_cut(struct meter *, int64_t, const char *, struct segment *,
 	    struct sample *);
@@ -272,7 +327,7 @@ void	 meter_exited(struct meter *, int64_t, const struct target *, bool,
 /* loop.c: the one event loop */
 struct watched {		/* what main() set up for the loop */
 	struct target	 target;
-	struct probe	 probe;
+	struct tree	 tree;
 	struct fifo	 fifo;
 	int		 sigfd;
 	int		 timerfd;

@@ -96,6 +96,7 @@ target_spawn(struct target *t, char *const argv[])
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)signal(SIGPIPE, SIG_DFL);
+	tree_restore_fds();
 	execvp(argv[0], argv);
 	child_errno = errno;
 	(void)write(t->report[1], &child_errno, sizeof(child_errno));
