@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -145,8 +146,12 @@ make_pid_dir(int userfd, const char *name, const char *path)
 {
 	int	 fd, probe;
 
-	if (mkdirat(userfd, name, 0700) == 0)
-		return open_private_dir(userfd, name, path);
+	if (mkdirat(userfd, name, 0700) == 0) {
+		/* out of descriptors, say: leave nothing behind */
+		if ((fd = open_private_dir(userfd, name, path)) == -1)
+			(void)unlinkat(userfd, name, AT_REMOVEDIR);
+		return fd;
+	}
 	if (errno != EEXIST) {
 		warn("%s", path);
 		return -1;
@@ -315,6 +320,32 @@ fifo_drain_lines(struct fifo *f, marker_fn *fn, void *arg)
 }
 
 /*
+ * Remove every file in directory fd: the FIFOs, and what else memwatch
+ * put there (the notebook's plot).  It is private: nobody else's are there.
+ */
+static void
+empty_dir(int fd)
+{
+	struct dirent	*e;
+	DIR		*d;
+	int		 dup_fd;
+
+	if ((dup_fd = dup(fd)) == -1 || (d = fdopendir(dup_fd)) == NULL) {
+		if (dup_fd != -1)
+			(void)close(dup_fd);
+		(void)unlinkat(fd, "marker", 0);
+		(void)unlinkat(fd, "reply", 0);
+		(void)unlinkat(fd, "ack", 0);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_DIR)
+			(void)unlinkat(fd, e->d_name, 0);
+	}
+	(void)closedir(d);
+}
+
+/*
  * Remove the FIFOs and their directory, through the directory fds: the
  * entry removed is the directory made, whatever was done to the paths.
  * Safe to call more than once.
@@ -327,13 +358,11 @@ fifo_remove(struct fifo *f)
 
 	if (f->dirfd == -1)
 		return;
-	(void)unlinkat(f->dirfd, "marker", 0);
-	(void)unlinkat(f->dirfd, "reply", 0);
-	(void)unlinkat(f->dirfd, "ack", 0);
-	/* first, so that there is a descriptor free for the parent */
+	/* first, so that there are descriptors free for what follows */
 	if (f->fd != -1)
 		(void)close(f->fd);
 	f->fd = -1;
+	empty_dir(f->dirfd);
 	/* its parent now, wherever it was moved: ours, and private */
 	if ((parent = openat(f->dirfd, "..", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1 && fstat(f->dirfd, &made_st) == 0) {
