@@ -94,20 +94,6 @@ help(void)
 }
 
 /*
- * With one of fds 0-2 closed, the first file memwatch opens would take its
- * number and receive stray output; fill the gaps with /dev/null.
- */
-static void
-keep_std_fds(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-		    open("/dev/null", O_RDWR) != fd)
-			exit(EXIT_INTERNAL);
-	}
-}
-
-/*
  * Signals arrive on a signalfd, read by the loop.  SIGPIPE is ignored: a
  * closed pipe shows as EPIPE on the output it concerns.  SIGCHLD tells of
  * a launched command's end where there is no pidfd.
@@ -224,7 +210,7 @@ main(int argc, char *argv[])
 	char		 buf[32];
 	int		 ch, status;
 
-	keep_std_fds();
+	outfile_std_fds();
 	/* "memwatch -- mark" runs a command called mark */
 	if (argc > 1 && strcmp(argv[1], "mark") == 0)
 		return mark_main(argc - 1, argv + 1);

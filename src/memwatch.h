@@ -191,12 +191,22 @@ void	 segment_close(struct segment *, int64_t, uint64_t, enum peak_kind);
 const char *peak_kind_name(enum peak_kind);
 
 /* outfile.c: one output file, streamed */
+#define OUTFILE_MAX	(1024 * 1024)	/* waiting for a slow reader */
 struct outfile {
-	FILE	*fp;		/* NULL when not requested or failed */
+	int	 fd;		/* -1 when not requested or failed */
 	const char *path;
 	bool	 regular;	/* a file, which may be removed under us */
+	bool	 socket;	/* written with send(2), not to block */
 	bool	 failed;
+	bool	 behind;	/* the reader fell OUTFILE_MAX behind */
+	dev_t	 dev;		/* for the same-file check */
+	ino_t	 ino;
+	char	*buf;		/* what waits for the reader */
+	size_t	 len, size;
+	uint64_t written;	/* bytes */
+	uint64_t lost_rows, lost_bytes;
 };
+void	 outfile_std_fds(void);
 int	 outfile_open(struct outfile *, const char *);
 void	 outfile_write(struct outfile *, const char *, size_t);
 void	 outfile_flush(struct outfile *);
