@@ -213,29 +213,30 @@ wait_ack(struct mark *m, const char *label)
 		/* the marker's writing end shows POLLERR once memwatch is gone */
 		{ .fd = m->fd, .events = 0 },
 	};
-	char		 buf[2 * LABEL_MAX + 64], *nl, *row;
+	char		 buf[2 * LABEL_MAX + 64], *nl;
 	size_t		 len = 0;
 	ssize_t		 n;
 
 	for (;;) {
+		if (poll(pfd, 2, left_ms(m)) == 0)
+			errx(EXIT_OUTPUT, "%s: no answer from memwatch in time; "
+			    "the line was sent", m->path);
+		if ((n = read(m->ack, buf + len, sizeof(buf) - 1 - len)) <= 0) {
+			if (pfd[1].revents & (POLLERR | POLLHUP))
+				errx(EXIT_NO_PROCESS, "%s: memwatch ended "
+				    "before it took the line", m->path);
+			continue;
+		}
+		len += (size_t)n;
 		while ((nl = memchr(buf, '\n', len)) != NULL) {
 			*nl = '\0';
-			row = buf;
-			if (answers(row, label))
+			if (answers(buf, label))
 				return;
 			len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, len);
 		}
-		if (len == sizeof(buf))
+		if (len == sizeof(buf) - 1)
 			len = 0;	/* not memwatch's: no row is so long */
-		if (poll(pfd, 2, left_ms(m)) == 0)
-			errx(EXIT_OUTPUT, "%s: no answer from memwatch in time; "
-			    "the line was sent", m->path);
-		if ((n = read(m->ack, buf + len, sizeof(buf) - len)) > 0)
-			len += (size_t)n;
-		else if (pfd[1].revents & (POLLERR | POLLHUP))
-			errx(EXIT_NO_PROCESS, "%s: memwatch ended before it took "
-			    "the line", m->path);
 	}
 }
 

@@ -155,3 +155,23 @@ gated() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "the command mark: one" ]
 }
+
+@test "memwatch killed while mark waits: mark says so at once, 123" {
+	"$MEMWATCH" -q -- "$WORKLOAD" pidfile child sleep 100000 &
+	local mw=$!
+	wait_for child .
+	kill -STOP $mw
+	env MEMWATCH_FIFO="$userdir/$(cat child)/marker" "$MEMWATCH" mark -t 20s lost 2> err &
+	local mark=$!
+	eventually 10 "no memwatch mark waiting" pgrep -f -- "mark -t 20s lost"
+	local start=$(date +%s%N)
+	kill -KILL $mw
+	wait_status $mark
+	local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "mark ended $ms ms after memwatch"
+	[ "$status" -eq 123 ]
+	grep -q "/marker: memwatch ended before it took the line" err
+	# not its 20 s deadline
+	[ "$ms" -lt 5000 ]
+	kill -KILL "$(cat child)"
+}
