@@ -114,7 +114,7 @@ empty_dir(int fd)
 	    "limit", "limit.new", "plot.svg" };
 	struct dirent	*e;
 	DIR		*d;
-	int		 dup_fd;
+	int		 dup_fd, removed;
 
 	if ((dup_fd = dup(fd)) == -1 || (d = fdopendir(dup_fd)) == NULL) {
 		if (dup_fd != -1)
@@ -123,10 +123,16 @@ empty_dir(int fd)
 			(void)unlinkat(fd, names[i], 0);
 		return;
 	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_type != DT_DIR)
-			(void)unlinkat(fd, e->d_name, 0);
-	}
+	/* a directory read while emptied may skip entries: again until none */
+	do {
+		removed = 0;
+		rewinddir(d);
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_type != DT_DIR &&
+			    unlinkat(fd, e->d_name, 0) == 0)
+				removed++;
+		}
+	} while (removed > 0);
 	(void)closedir(d);
 }
 
