@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
 #include <err.h>
@@ -269,30 +268,22 @@ on_tick(struct run *r)
 static void
 on_signals(struct run *r)
 {
-	struct signalfd_siginfo	 si;
+	enum signal_event	 ev;
 
-	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
+	while (signals_next(r->sigfd, &r->target, &ev) == 0) {
+		switch (ev) {
+		case SIGNAL_BOUNDARY:
 			boundary(r, NULL, false);
-			continue;
-		}
-		if (si.ssi_signo == SIGCHLD) {
-			if (r->target.pidfd == -1 && r->target.launched &&
-			    target_exited(&r->target))
+			break;
+		case SIGNAL_CHILD:
+			if (target_exited(&r->target))
 				r->ended = true;
-			continue;
-		}
-		if (!r->target.launched)
+			break;
+		case SIGNAL_STOP:
 			r->stop = true;
-		/*
-		 * A signal from the terminal reached the child's process group
-		 * already; one sent to memwatch alone is passed on, with a
-		 * SIGCONT as timeout(1) sends: a stopped child would hold it,
-		 * and memwatch with it, until someone else continued it.
-		 */
-		else if (si.ssi_code != SI_KERNEL) {
-			target_signal(&r->target, (int)si.ssi_signo);
-			target_signal(&r->target, SIGCONT);
+			break;
+		case SIGNAL_HANDLED:
+			break;
 		}
 	}
 }

@@ -8,7 +8,6 @@
 
 #include "config.h"
 
-#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
@@ -94,31 +93,6 @@ keep_std_fds(void)
 }
 
 /*
- * Signals arrive on a signalfd, read by the loop.  SIGPIPE is ignored: a
- * closed pipe shows as EPIPE on the output it concerns.  SIGCHLD tells of
- * a launched command's end where there is no pidfd.
- */
-static int
-signals_to_fd(void)
-{
-	sigset_t	 set;
-	int		 fd;
-
-	(void)sigemptyset(&set);
-	(void)sigaddset(&set, SIGUSR1);
-	(void)sigaddset(&set, SIGINT);
-	(void)sigaddset(&set, SIGQUIT);
-	(void)sigaddset(&set, SIGTERM);
-	(void)sigaddset(&set, SIGHUP);
-	(void)sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
-	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		err(EXIT_INTERNAL, "signalfd");
-	(void)signal(SIGPIPE, SIG_IGN);
-	return fd;
-}
-
-/*
  * Open the /proc files of the target; return 0 or an exit status that says
  * whether the process is gone, cannot be read, or memwatch itself failed
  * (out of file descriptors, say).
@@ -128,7 +102,13 @@ open_probe(struct run *r)
 {
 	int	 error;
 
-	if ((error = probe_open(&r->probe, r->target.pid)) == 0)
+	/* the pidfd still names it: the files opened are its own */
+	if ((error = probe_open(&r->probe, r->target.pid)) == 0 &&
+	    !target_alive(&r->target)) {
+		probe_close(&r->probe);
+		error = ESRCH;
+	}
+	if (error == 0)
 		return 0;
 	/* /proc mounted with hidepid=invisible hides others' processes */
 	if (error == ENOENT && target_alive(&r->target)) {
@@ -161,6 +141,8 @@ main(int argc, char *argv[])
 	int		 ch, status;
 
 	keep_std_fds();
+	/* getopt's messages name argv[0]; err(3)'s the name alone */
+	argv[0] = (char *)getprogname();
 	memset(&r, 0, sizeof(r));
 	r.interval_ns = INTERVAL_DEFAULT;
 
@@ -185,6 +167,10 @@ main(int argc, char *argv[])
 			samples = optarg;
 			break;
 		case 'p':
+			/* strtonum would take " 12" and "+12" too */
+			if (optarg[strspn(optarg, "0123456789")] != '\0')
+				errx(EXIT_USAGE, "pid '%s': not a number",
+				    optarg);
 			pid = (pid_t)strtonum(optarg, 1, INT_MAX, &errstr);
 			if (errstr != NULL)
 				errx(EXIT_USAGE, "pid %s: %s", optarg, errstr);
@@ -218,7 +204,8 @@ main(int argc, char *argv[])
 		errx(EXIT_USAGE, "-o and -s cannot both write to standard "
 		    "output");
 
-	r.sigfd = signals_to_fd();
+	if ((r.sigfd = signals_open()) == -1)
+		err(EXIT_INTERNAL, "signalfd");
 	/* made before the target runs: failing later would orphan it */
 	if ((r.timerfd = timerfd_create(CLOCK_MONOTONIC,
 	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)

@@ -23,6 +23,13 @@
  *	stop		stop with SIGSTOP until sent SIGCONT
  *	die		die by SIGKILL
  *	exec STEP...	execute this program again with the steps after it
+ *	signals F	catch every signal that can be caught and write the
+ *			number of each one received to file F, a line each,
+ *			until killed
+ *	graceful MS	shut down gracefully on SIGTERM: exit 0 after a
+ *			clean-up of MS milliseconds, or 3 if a second SIGTERM
+ *			comes during it, as programs that take it for "abort
+ *			the clean-up" do
  *
  * Memory comes from mmap(2), not malloc, so nothing but the steps moves it.
  */
@@ -174,6 +181,77 @@ threads(long n, size_t mib, long ms)
 	free(t);
 }
 
+static int	siglog = -1;
+static volatile sig_atomic_t terms;
+
+/* The signal's number on a line of its own, in one write(2). */
+static void
+log_signal(int sig)
+{
+	char	 buf[8];
+	size_t	 i = sizeof(buf);
+
+	buf[--i] = '\n';
+	do
+		buf[--i] = (char)('0' + sig % 10);
+	while ((sig /= 10) > 0);
+	(void)write(siglog, buf + i, sizeof(buf) - i);
+}
+
+static void
+count_term(int sig)
+{
+	(void)sig;
+	terms++;
+}
+
+/* Catch every signal with handler and unblock them all. */
+static void
+catch_all(void (*handler)(int))
+{
+	struct sigaction sa;
+	sigset_t	 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);	/* KILL, STOP: refused */
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void __dead2
+log_signals(const char *path)
+{
+	if ((siglog = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC,
+	    0644)) == -1)
+		err(2, "%s", path);
+	catch_all(log_signal);
+	for (;;)
+		(void)pause();
+}
+
+static void __dead2
+graceful(long ms)
+{
+	struct sigaction sa;
+	sigset_t	 term, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigemptyset(&term);
+	(void)sigaddset(&term, SIGTERM);
+	(void)sigprocmask(SIG_BLOCK, &term, &old);
+	(void)sigdelset(&old, SIGTERM);
+	while (terms == 0)
+		(void)sigsuspend(&old);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	sleep_ms(ms);
+	exit(terms > 1 ? 3 : 0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -260,6 +338,12 @@ main(int argc, char *argv[])
 			(void)raise(SIGSTOP);
 		} else if (strcmp(step, "die") == 0) {
 			(void)raise(SIGKILL);
+		} else if (strcmp(step, "signals") == 0) {
+			if (argv[++i] == NULL)
+				errx(2, "signals: missing file");
+			log_signals(argv[i]);
+		} else if (strcmp(step, "graceful") == 0) {
+			graceful(number(argv[++i]));
 		} else if (strcmp(step, "exec") == 0) {
 			argv[i] = argv[0];
 			execv("/proc/self/exe", argv + i);
