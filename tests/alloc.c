@@ -26,6 +26,9 @@
  *	signals F	catch every signal that can be caught and write the
  *			number of each one received to file F, a line each,
  *			until killed
+ *	lines		say "ready", then echo each line of standard input as
+ *			"got LINE" until its end, saying "continued" on each
+ *			SIGCONT, so a test on a terminal knows when to type
  *	graceful MS	shut down gracefully on SIGTERM: exit 0 after a
  *			clean-up of MS milliseconds, or 3 if a second SIGTERM
  *			comes during it, as programs that take it for "abort
@@ -232,6 +235,33 @@ log_signals(const char *path)
 		(void)pause();
 }
 
+static void
+say_continued(int sig)
+{
+	static const char msg[] = "continued\n";
+
+	(void)sig;
+	(void)write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+}
+
+static void
+lines(void)
+{
+	struct sigaction sa;
+	char		 line[256];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = say_continued;
+	sa.sa_flags = SA_RESTART;
+	(void)sigaction(SIGCONT, &sa, NULL);
+	printf("ready\n");
+	(void)fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		printf("got %s", line);
+		(void)fflush(stdout);
+	}
+}
+
 static void __dead2
 graceful(long ms)
 {
@@ -342,6 +372,8 @@ main(int argc, char *argv[])
 			if (argv[++i] == NULL)
 				errx(2, "signals: missing file");
 			log_signals(argv[i]);
+		} else if (strcmp(step, "lines") == 0) {
+			lines();
 		} else if (strcmp(step, "graceful") == 0) {
 			graceful(number(argv[++i]));
 		} else if (strcmp(step, "exec") == 0) {
