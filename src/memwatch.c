@@ -168,12 +168,15 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			/* strtonum would take " 12" and "+12" too */
-			if (optarg[strspn(optarg, "0123456789")] != '\0')
-				errx(EXIT_USAGE, "pid '%s': not a number",
-				    optarg);
-			pid = (pid_t)strtonum(optarg, 1, INT_MAX, &errstr);
+			if (optarg[0] == '\0' ||
+			    optarg[strspn(optarg, "0123456789")] != '\0')
+				errstr = "not a number";
+			else
+				pid = (pid_t)strtonum(optarg, 1, INT_MAX,
+				    &errstr);
 			if (errstr != NULL)
-				errx(EXIT_USAGE, "pid %s: %s", optarg, errstr);
+				errx(EXIT_USAGE, "pid '%s': %s", optarg,
+				    errstr);
 			break;
 		case 'q':
 			r.quiet = true;

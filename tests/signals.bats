@@ -241,3 +241,20 @@ os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMWATCH" "${@:2}" || status=$?
 	wait $target
 	clean
 }
+
+@test "a nested memwatch without a FIFO of its own hands on none, and its own PID" {
+	local inner
+	# the inner memwatch's base is open to others: it refuses to make a FIFO there
+	inner=$BATS_TEST_TMPDIR/open
+	mkdir -m 1777 "$inner"
+	mkdir -m 0777 "$inner/memwatch-$(id -u)"
+	run --separate-stderr mw -q -- env TMPDIR="$inner" "$MEMWATCH" -q -- \
+	    sh -c 'echo "pid=${MEMWATCH_PID-} ppid=$PPID fifo=${MEMWATCH_FIFO-none}"'
+	echo "$output; $stderr"
+	[ "$status" -eq 0 ]
+	# it said why, naming the directory
+	[[ "$stderr" == *"$inner/memwatch-$(id -u)"* ]]
+	[[ "$output" =~ ^pid=([0-9]+)\ ppid=([0-9]+)\ fifo=none$ ]]
+	# MEMWATCH_PID is the inner memwatch, the command's parent
+	[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+}
