@@ -246,5 +246,5 @@ main(int argc, char *argv[])
 			return status;
 		}
 	}
-	return loop_run(&r);
+	return target_exit_as(loop_run(&r));
 }

@@ -97,6 +97,7 @@ bool	 target_exited(const struct target *);
 bool	 target_alive(const struct target *);
 void	 target_signal(const struct target *, int, siginfo_t *);
 int	 target_exit_status(const struct target *);
+int	 target_exit_as(int);
 
 /* signals.c: the signals memwatch takes and passes on; job control */
 enum signal_event {
@@ -108,6 +109,7 @@ enum signal_event {
 int	 signals_open(void);
 int	 signals_next(int, struct target *, enum signal_event *);
 void	 signals_foreground(pid_t);
+void	 signals_die_at_exit(int);
 
 /* segment.c: the stretch between two boundaries */
 struct segment {

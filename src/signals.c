@@ -19,12 +19,17 @@
  *
  * Attached, memwatch passes nothing on: a signal that would end it ends
  * the run, one that would stop it stops it.
+ *
+ * At exit memwatch takes the terminal back.  If the command died of the
+ * terminal's SIGINT or SIGQUIT, memwatch sends it to the rest of its own
+ * group, which the terminal would have reached without memwatch (a script
+ * that ran it), and dies of the command's signal itself.
  */
 
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -41,6 +46,8 @@
 static int	 tty = -1;	/* the controlling terminal, if any */
 static pid_t	 job;		/* the command's process group, given the terminal */
 static int	 passed_stop;	/* a stop signal passed on to the command */
+static sigset_t	 passed;	/* every signal passed on */
+static int	 dying;		/* the signal to die of at exit */
 
 /* What each signal does by default, of the classes that matter here. */
 enum action { TERMINATE, STOP, IGNORE };
@@ -64,6 +71,45 @@ default_action(int sig)
 }
 
 /*
+ * At exit: the terminal back to memwatch's group if the command's had it,
+ * and the command's death by a signal told to memwatch's parent.  The
+ * other exit handlers (the FIFO's) have run: this one was registered
+ * first.
+ */
+static void
+at_exit(void)
+{
+	struct sigaction sa;
+	sigset_t	 one;
+
+	if (tty != -1 && tcgetpgrp(tty) == job) {
+		(void)tcsetpgrp(tty, getpgrp());
+		/* from the terminal, not through memwatch: group missed it */
+		if ((dying == SIGINT || dying == SIGQUIT) &&
+		    !sigismember(&passed, dying))
+			(void)killpg(0, dying);
+	}
+	if (dying == 0)
+		return;
+	/* the command dumped its core if it did; memwatch's is of no use */
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(dying, &sa, NULL);
+	(void)sigemptyset(&one);
+	(void)sigaddset(&one, dying);
+	(void)raise(dying);
+	(void)sigprocmask(SIG_UNBLOCK, &one, NULL);
+}
+
+/* At exit, die of sig, as the command did. */
+void
+signals_die_at_exit(int sig)
+{
+	dying = sig;
+}
+
+/*
  * Block every signal memwatch handles and route them to a signalfd.
  * Return the fd, or -1 with errno.
  */
@@ -73,6 +119,9 @@ signals_open(void)
 	struct sigaction sa;
 	sigset_t	 set;
 
+	(void)sigemptyset(&passed);
+	if (atexit(at_exit) != 0)
+		return -1;
 	/* ignored, SIGCHLD would have the command reaped behind our back */
 	(void)signal(SIGCHLD, SIG_DFL);
 	(void)sigemptyset(&set);
@@ -93,14 +142,6 @@ signals_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* At exit, the terminal goes back to memwatch's group if the command's had it. */
-static void
-take_terminal_at_exit(void)
-{
-	if (tty != -1 && tcgetpgrp(tty) == job)
-		(void)tcsetpgrp(tty, getpgrp());
-}
-
 /*
  * The launched command runs in process group pgid: give it the terminal's
  * foreground if memwatch's group has it, and keep the terminal for job
@@ -112,7 +153,6 @@ signals_foreground(pid_t pgid)
 	if ((tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
 		return;
 	job = pgid;
-	(void)atexit(take_terminal_at_exit);
 	if (tcgetpgrp(tty) == getpgrp())
 		(void)tcsetpgrp(tty, pgid);
 }
@@ -159,7 +199,8 @@ resume(const struct target *t)
  * with it: the terminal comes back to memwatch's group, which stops as
  * the terminal would have stopped it, or memwatch alone stops if the stop
  * came through memwatch.  A SIGSTOP sent to the command alone in the
- * background stops it alone.
+ * background stops it alone.  One that touched the terminal memwatch's
+ * group holds has it handed over instead.
  */
 static void
 command_stopped(const struct target *t, int sig)
@@ -170,6 +211,12 @@ command_stopped(const struct target *t, int sig)
 	passed_stop = 0;
 	if (sig == SIGSTOP && !held)
 		return;
+	/* fg of a running job gives the terminal but sends no SIGCONT */
+	if ((sig == SIGTTIN || sig == SIGTTOU) && tty != -1 &&
+	    tcgetpgrp(tty) == getpgrp()) {
+		resume(t);
+		return;
+	}
 	if (held)
 		(void)tcsetpgrp(tty, getpgrp());
 	if (!stop_self(sig, !passed))
@@ -217,6 +264,7 @@ pass_on(struct target *t, const struct signalfd_siginfo *si)
 	siginfo_t	 info;
 	int		 sig = (int)si->ssi_signo;
 
+	(void)sigaddset(&passed, sig);
 	if (sig == SIGCONT) {
 		resume(t);
 		return;

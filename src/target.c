@@ -25,6 +25,8 @@
 
 #include "memwatch.h"
 
+static int	 killed_by;	/* the signal that killed the launched child */
+
 /*
  * Whether pidfd_open(2) failed for want of pidfds: Linux before 5.3,
  * valgrind 3.19, or a seccomp filter (EPERM, which it cannot give itself).
@@ -237,6 +239,8 @@ target_reap(struct target *t)
 	if (r == 0)
 		return EAGAIN;
 	t->reaped = true;
+	if (WIFSIGNALED(t->status))
+		killed_by = WTERMSIG(t->status);
 	t->maxrss = (uint64_t)ru.ru_maxrss * 1024;
 	return 0;
 }
@@ -284,6 +288,20 @@ target_signal(const struct target *t, int sig, siginfo_t *info)
 {
 	if (send_signal(t, sig, info) == -1 && errno != ESRCH)
 		warn("signal pid %d", (int)t->pid);
+}
+
+/*
+ * memwatch is to exit with status.  If that is 128 + N for a command that
+ * signal N killed, memwatch dies of signal N instead, as timeout(1) does,
+ * so that its parent sees what it would have seen of the command: a shell
+ * ends the loop that a Ctrl-C interrupted.  Return status.
+ */
+int
+target_exit_as(int status)
+{
+	if (killed_by != 0 && status == 128 + killed_by)
+		signals_die_at_exit(killed_by);
+	return status;
 }
 
 /* The shell's convention: the exit code, or 128 + the signal that killed. */

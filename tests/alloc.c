@@ -23,12 +23,13 @@
  *	stop		stop with SIGSTOP until sent SIGCONT
  *	die		die by SIGKILL
  *	exec STEP...	execute this program again with the steps after it
- *	signals F	catch every signal that can be caught and write the
- *			number of each one received to file F, a line each,
- *			until killed
+ *	signals F	catch every signal that can be caught, say "ready",
+ *			and write the number of each one received to file F,
+ *			a line each, until killed
  *	lines		say "ready", then echo each line of standard input as
- *			"got LINE" until its end, saying "continued" on each
- *			SIGCONT, so a test on a terminal knows when to type
+ *			"got LINE" until its end
+ *	cont		from here on, say "continued" on each SIGCONT (a test
+ *			on a terminal then knows when the job runs again)
  *	graceful MS	shut down gracefully on SIGTERM: exit 0 after a
  *			clean-up of MS milliseconds, or 3 if a second SIGTERM
  *			comes during it, as programs that take it for "abort
@@ -231,6 +232,8 @@ log_signals(const char *path)
 	    0644)) == -1)
 		err(2, "%s", path);
 	catch_all(log_signal);
+	printf("ready\n");
+	(void)fflush(stdout);
 	for (;;)
 		(void)pause();
 }
@@ -247,13 +250,8 @@ say_continued(int sig)
 static void
 lines(void)
 {
-	struct sigaction sa;
-	char		 line[256];
+	char	 line[256];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = say_continued;
-	sa.sa_flags = SA_RESTART;
-	(void)sigaction(SIGCONT, &sa, NULL);
 	printf("ready\n");
 	(void)fflush(stdout);
 	while (fgets(line, sizeof(line), stdin) != NULL) {
@@ -374,6 +372,13 @@ main(int argc, char *argv[])
 			log_signals(argv[i]);
 		} else if (strcmp(step, "lines") == 0) {
 			lines();
+		} else if (strcmp(step, "cont") == 0) {
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = say_continued;
+			sa.sa_flags = SA_RESTART;
+			(void)sigaction(SIGCONT, &sa, NULL);
 		} else if (strcmp(step, "graceful") == 0) {
 			graceful(number(argv[++i]));
 		} else if (strcmp(step, "exec") == 0) {

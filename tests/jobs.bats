@@ -33,8 +33,8 @@ count() {
 	# the workload catches them all, and prints each signal's number
 	session <<-'EOF'
 	expect \$ $
-	send $MW -q -- $W pidfile /dev/tty signals /dev/tty
-	expect ^[0-9]+$
+	send $MW -q -- $W signals /dev/tty
+	expect ^ready
 	intr
 	expect ^(\^C)?2$
 	keys \x1c
@@ -53,7 +53,7 @@ count() {
 	[ "$(count 20)" -eq 1 ]
 }
 
-@test "Ctrl-Z stops the job, bg runs it in the background, fg and Ctrl-C end it" {
+@test "Ctrl-Z stops the job, bg runs it in the background, kill ends it" {
 	session <<-'EOF'
 	expect \$ $
 	send $MW -q -- $W pidfile child pidfile /dev/tty sleep 100000
@@ -66,8 +66,29 @@ count() {
 	expect \$ $
 	send grep State /proc/$(cat child)/status /proc/$(jobs -p %1)/status
 	expect State:\s+S.*\n.*State:\s+S
+	send kill %1; wait %1; echo status=$?
+	expect status=143
+	send exit
+	wait
+	EOF
+}
+
+@test "Ctrl-Z, then bg: a command that reads the terminal stops again; fg, and Ctrl-C ends it" {
+	session <<-'EOF'
+	expect \$ $
+	send set -b
+	send $MW -q -- $W cont lines
+	expect ^ready
+	keys \x1a
+	expect Stopped
+	send bg
+	expect Stopped
+	send grep State /proc/$(jobs -p %1)/status
+	expect State:\s+T
 	send fg
-	expect sleep 100000\n
+	expect ^continued
+	send hi
+	expect ^got hi
 	intr
 	expect \$ $
 	send echo status=$?
@@ -82,7 +103,7 @@ count() {
 	# from the background
 	session <<-'EOF'
 	expect \$ $
-	send $MW -q -- $W lines
+	send $MW -q -- $W cont lines
 	expect ^ready
 	send hello
 	expect ^got hello
@@ -101,11 +122,31 @@ count() {
 	EOF
 }
 
+@test "a running background job brought to the foreground: the command gets the terminal" {
+	# it reads the terminal a second after it starts; fg comes before,
+	# and bash sends a running job no SIGCONT
+	session <<-'EOF'
+	expect \$ $
+	send $MW -q -- $W pidfile /dev/tty sleep 1000 lines &
+	expect ^(\$ )?[0-9]+$
+	send fg
+	expect ^ready
+	send hello
+	expect ^got hello
+	keys \x04
+	expect \$ $
+	send echo status=$?
+	expect status=0
+	send exit
+	wait
+	EOF
+}
+
 @test "started in the background, a command that reads the terminal stops the job; fg gives it the terminal" {
 	session <<-'EOF'
 	expect \$ $
 	send set -b
-	send $MW -q -- $W lines &
+	send $MW -q -- $W cont lines &
 	expect Stopped
 	send fg
 	expect ^continued
@@ -118,4 +159,36 @@ count() {
 	send exit
 	wait
 	EOF
+}
+
+@test "Ctrl-C ends a shell loop or a script around memwatch, as it would around the command" {
+	local shell
+	# interactive bash ends the loop on a job that SIGINT killed
+	session <<-'EOF'
+	expect \$ $
+	send for i in 1 2; do $MW -q -- $W pidfile /dev/tty sleep 100000; echo next $i; done
+	expect ^[0-9]+$
+	intr
+	expect \$ $
+	send echo end
+	expect ^end
+	send exit
+	wait
+	EOF
+	[ "$(grep -c '^next' screen)" -eq 0 ]
+	# a script gets the SIGINT from the terminal, as without memwatch
+	for shell in sh bash; do
+		session <<-EOF
+		expect \\\$ \$
+		send $shell -c '\$MW -q -- \$W pidfile /dev/tty sleep 100000; echo went on'
+		expect ^[0-9]+\$
+		intr
+		expect \\\$ \$
+		send echo end
+		expect ^end
+		send exit
+		wait
+		EOF
+		[ "$(grep -c '^went on' screen)" -eq 0 ]
+	done
 }
