@@ -98,8 +98,8 @@ at_exit(void)
 	(void)sigaction(dying, &sa, NULL);
 	(void)sigemptyset(&one);
 	(void)sigaddset(&one, dying);
-	(void)raise(dying);
 	(void)sigprocmask(SIG_UNBLOCK, &one, NULL);
+	(void)raise(dying);
 }
 
 /* At exit, die of sig, as the command did. */
@@ -206,7 +206,7 @@ static void
 command_stopped(const struct target *t, int sig)
 {
 	bool	 held = tty != -1 && tcgetpgrp(tty) == t->pid;
-	bool	 passed = passed_stop == sig;
+	bool	 through = passed_stop == sig;
 
 	passed_stop = 0;
 	if (sig == SIGSTOP && !held)
@@ -219,7 +219,7 @@ command_stopped(const struct target *t, int sig)
 	}
 	if (held)
 		(void)tcsetpgrp(tty, getpgrp());
-	if (!stop_self(sig, !passed))
+	if (!stop_self(sig, !through))
 		resume(t);
 }
 

@@ -161,34 +161,30 @@ count() {
 	EOF
 }
 
-@test "Ctrl-C ends a shell loop or a script around memwatch, as it would around the command" {
-	local shell
-	# interactive bash ends the loop on a job that SIGINT killed
-	session <<-'EOF'
-	expect \$ $
-	send for i in 1 2; do $MW -q -- $W pidfile /dev/tty sleep 100000; echo next $i; done
-	expect ^[0-9]+$
+# interrupted LINE: type LINE at the prompt, and Ctrl-C once the workload
+# it runs has printed its PID.
+interrupted() {
+	session <<-EOF
+	expect \\\$ \$
+	send $1
+	expect ^[0-9]+\$
 	intr
-	expect \$ $
+	expect \\\$ \$
 	send echo end
 	expect ^end
 	send exit
 	wait
 	EOF
+}
+
+@test "Ctrl-C ends a shell loop or a script around memwatch, as it would around the command" {
+	local shell
+	# interactive bash ends the loop on a job that SIGINT killed
+	interrupted 'for i in 1 2; do $MW -q -- $W pidfile /dev/tty sleep 100000; echo next $i; done'
 	[ "$(grep -c '^next' screen)" -eq 0 ]
 	# a script gets the SIGINT from the terminal, as without memwatch
 	for shell in sh bash; do
-		session <<-EOF
-		expect \\\$ \$
-		send $shell -c '\$MW -q -- \$W pidfile /dev/tty sleep 100000; echo went on'
-		expect ^[0-9]+\$
-		intr
-		expect \\\$ \$
-		send echo end
-		expect ^end
-		send exit
-		wait
-		EOF
+		interrupted "$shell -c '\$MW -q -- \$W pidfile /dev/tty sleep 100000; echo went on'"
 		[ "$(grep -c '^went on' screen)" -eq 0 ]
 	done
 }
