@@ -29,7 +29,6 @@ namedtuple in MiB and seconds), ``memwatch.history()``, ``memwatch.cells``,
 """
 
 import collections
-import csv
 import errno
 import os
 import select
@@ -55,7 +54,6 @@ cells = []              # every Cell measured, oldest first
 
 REPLY_TIMEOUT = 1.0     # seconds to wait for memwatch's row of a cell
 _MIB = 1024.0 * 1024.0
-_COLUMNS = 12           # of a segments CSV row
 
 _shell = None           # the IPython shell we are loaded into
 _on = False             # per-cell lines wanted
@@ -106,12 +104,15 @@ class _Link:
         return False
 
     def _rows(self):
-        """The complete rows in buf, taken out of it one by one."""
+        """The complete rows in buf, taken out of it one by one, each a
+        dict of memwatch's reply fields (name=value, tab-separated)."""
         while b"\n" in self.buf:
             line, self.buf = self.buf.split(b"\n", 1)
-            row = next(csv.reader([line.decode("utf-8", "replace")]))
-            if len(row) == _COLUMNS and row[0].isdigit():
-                self.open_index = int(row[0]) + 1
+            row = dict(f.split("=", 1) for f in
+                       line.decode("utf-8", "replace").split("\t")
+                       if "=" in f)
+            if row.get("segment", "").isdigit():
+                self.open_index = int(row["segment"]) + 1
                 yield row
 
     def cut(self, label, closes=None):
@@ -132,9 +133,9 @@ class _Link:
         while True:
             for row in self._rows():
                 if closes is not None:
-                    if row[1] == closes:
+                    if row.get("label") == closes:
                         return row
-                elif target is None or int(row[0]) >= target:
+                elif target is None or int(row["segment"]) >= target:
                     return row
             left = deadline - time.monotonic()
             if left <= 0:
@@ -279,9 +280,16 @@ def _pre_run_cell(info):
         _trouble(e)
 
 
-def _format(label, m):
-    return ("%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current, "
-            "total RAM usage %.2f MiB" % ((label,) + tuple(m)))
+# how a peak was had, where it is not exact: as memwatch's own lines say
+_PEAK_NOTES = {"upper": " (peak at most)", "sampled": " (peak sampled)"}
+
+
+def _format(label, m, kind="exact"):
+    return ("%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above current%s, "
+            "total RAM usage %.2f MiB" % (label, m.memory_delta, m.time_delta,
+                                          m.memory_peak,
+                                          _PEAK_NOTES.get(kind, ""),
+                                          m.memory_usage))
 
 
 def _finish_cell():
@@ -297,15 +305,14 @@ def _finish_cell():
         if row is None:
             _stall()
             return
-        m = Measurements(int(row[7]) / _MIB, float(row[4]),
-                         int(row[9]) / _MIB, int(row[6]) / _MIB)
+        m = Measurements(int(row["delta_bytes"]) / _MIB,
+                         float(row["duration_s"]),
+                         int(row["peak_above_end_bytes"]) / _MIB,
+                         int(row["end_rss_bytes"]) / _MIB)
         measurements = m
         cells.append(Cell(n, *m))
-        _last_line = _format(label, m)
+        _last_line = _format(label, m, row.get("peak_kind", "sampled"))
         print(_last_line, flush=True)
-        if row[11] != "1":
-            _say("sampled", "peaks are sampled, not exact: memwatch cannot "
-                 "reset this process's high-water mark")
     except KeyboardInterrupt:
         pass        # the user would rather not wait for this line
     except Exception as e:

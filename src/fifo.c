@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <err.h>
@@ -90,8 +91,12 @@ make_pid_dir(int userfd, const char *name, const char *path)
 {
 	int	 fd, probe;
 
-	if (mkdirat(userfd, name, 0700) == 0)
-		return open_private_dir(userfd, name, path);
+	if (mkdirat(userfd, name, 0700) == 0) {
+		/* out of descriptors, say: leave nothing behind */
+		if ((fd = open_private_dir(userfd, name, path)) == -1)
+			(void)unlinkat(userfd, name, AT_REMOVEDIR);
+		return fd;
+	}
 	if (errno != EEXIST) {
 		warn("%s", path);
 		return -1;
@@ -177,6 +182,41 @@ fifo_reply(const struct fifo *f, const char *row, size_t len)
 	(void)write(fd, row, len);
 	(void)close(fd);
 	return true;
+}
+
+/*
+ * Read at most max bytes of marker lines, and call fn for each complete
+ * line.  Say once that an overlong line was refused.
+ */
+void
+fifo_read_lines(struct fifo *f, size_t max, marker_fn *fn, void *arg)
+{
+	char	 buf[PIPE_BUF];
+	ssize_t	 n;
+	uint64_t refused = f->lines.refused;
+
+	while (max > 0 && (n = read(f->fd, buf, max < sizeof(buf) ?
+	    max : sizeof(buf))) > 0) {
+		marker_feed(&f->lines, buf, (size_t)n, fn, arg);
+		max -= (size_t)n;
+	}
+	if (refused == 0 && f->lines.refused > 0)
+		warnx("%s: line longer than %d bytes ignored (said once)",
+		    f->marker, PIPE_BUF);
+}
+
+/*
+ * At the end of the run, take every line written before it: a target may
+ * write many and die at once.  Only what is there now, since another
+ * writer may go on for ever.
+ */
+void
+fifo_drain_lines(struct fifo *f, marker_fn *fn, void *arg)
+{
+	int	 n;
+
+	if (f->fd != -1 && ioctl(f->fd, FIONREAD, &n) == 0 && n > 0)
+		fifo_read_lines(f, (size_t)n, fn, arg);
 }
 
 /* Remove the FIFOs and their directory; safe to call more than once. */

@@ -18,7 +18,7 @@
  */
 void
 marker_feed(struct marker_lines *m, const char *data, size_t n,
-    void (*fn)(void *, const char *, size_t), void *arg)
+    marker_fn *fn, void *arg)
 {
 	const char	*nl;
 	size_t		 take;

@@ -23,7 +23,8 @@
 #define NSEC_PER_SEC	1000000000LL
 #define MIB		(1024.0 * 1024.0)
 #define LABEL_MAX	1024	/* an escaped marker label, NUL included */
-#define ROW_MAX		(2 * LABEL_MAX + 512)	/* a segments CSV row */
+#define ROW_MAX		(2 * LABEL_MAX + 1024)	/* a segments CSV or reply row */
+#define NO_VALUE	UINT64_MAX	/* a figure that could not be had */
 
 /* duration.c */
 int	 parse_duration(const char *, int64_t *, const char **);
@@ -35,8 +36,9 @@ struct marker_lines {
 	bool	 overlong;	/* dropping a line too long to take */
 	uint64_t refused;	/* lines dropped so */
 };
+typedef void marker_fn(void *, const char *, size_t);
 void	 marker_feed(struct marker_lines *, const char *, size_t,
-	    void (*)(void *, const char *, size_t), void *);
+	    marker_fn *, void *);
 void	 label_escape(const char *, size_t, char *, size_t);
 
 /* fifo.c: the marker and reply FIFOs and their private directory */
@@ -49,6 +51,8 @@ struct fifo {
 };
 int	 fifo_create(struct fifo *, pid_t);
 bool	 fifo_reply(const struct fifo *, const char *, size_t);
+void	 fifo_read_lines(struct fifo *, size_t, marker_fn *, void *);
+void	 fifo_drain_lines(struct fifo *, marker_fn *, void *);
 void	 fifo_remove(struct fifo *);
 
 /* ipython.c: the IPython snippet for a launched or attached Python */
@@ -57,25 +61,78 @@ void	 ipython_hint(pid_t);
 
 /* probe.c: one process's memory, read from /proc */
 struct probe {
+	int	 dir_fd;	/* /proc/PID, which the others are opened in */
 	int	 statm_fd;	/* /proc/PID/statm, kept open for the run */
 	int	 status_fd;	/* /proc/PID/status, for VmHWM */
 	int	 clear_fd;	/* /proc/PID/clear_refs, -1 if peaks are sampled */
 	int	 clear_errno;	/* why clear_fd is -1 */
 	int	 image_fd;	/* /proc/PID/maps of the program running */
 	int	 image_errno;	/* why image_fd is -1 */
+	int	 stat_fd;	/* /proc/PID/stat, for the children it reaped */
+	int	 stat_errno;	/* why stat_fd is -1 */
+	int	 pss_fd;	/* /proc/PID/smaps_rollup, opened on first use */
 	uint64_t page_size;
 };
-int	 probe_open(struct probe *, pid_t);
-int	 probe_rss(const struct probe *, uint64_t *);
-int	 probe_hwm(const struct probe *, uint64_t *);
+struct mem {
+	uint64_t rss;		/* resident bytes */
+	uint64_t file;		/* of them, file-backed or shared memory */
+};
+#define NAME_MAX_ESCAPED 80	/* a command name (16 bytes) escaped */
+struct status {
+	uint64_t hwm;		/* high-water mark of the resident set */
+	uint64_t swap;		/* swapped out; NO_VALUE if not said */
+	pid_t	 ppid;
+	char	 name[NAME_MAX_ESCAPED];
+};
+int	 proc_open_root(void);
+int	 proc_open(const char *, int);
+int	 proc_open_pid(pid_t);
+int	 proc_claim(int, bool);
+int	 probe_open(struct probe *, pid_t, int);
+int	 probe_mem(const struct probe *, struct mem *);
+int	 probe_status(const struct probe *, struct status *);
 int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
-int	 probe_new_image(struct probe *, pid_t, bool *);
-int	 parse_statm(const char *, size_t, uint64_t, uint64_t *);
-int	 parse_status_hwm(const char *, size_t, uint64_t *);
+int	 probe_new_image(struct probe *, bool *);
+int	 probe_reaped(const struct probe *, uint64_t *);
+int	 probe_pss(struct probe *, uint64_t *);
+int	 parse_statm(const char *, size_t, uint64_t, struct mem *);
+int	 parse_status_kib(const char *, size_t, const char *, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
-int	 probe_had_children(pid_t, bool *);
 void	 probe_close(struct probe *);
+
+/* tree.c: the processes watched */
+struct member {
+	pid_t	 pid;
+	pid_t	 ppid;
+	char	 comm[NAME_MAX_ESCAPED];
+	struct probe probe;
+	struct mem mem;		/* at the last sample */
+	uint64_t pss;		/* at the last reading; NO_VALUE before */
+	uint64_t hwm;		/* high-water mark at the last reading */
+	uint64_t reaped;	/* its children's faults (cminflt), last read */
+	bool	 reset_ok;	/* its mark can be reset */
+	bool	 others;	/* another memwatch resets its mark */
+	bool	 unreadable;	/* its memory cannot be read: not counted */
+	bool	 ended;		/* the root, reaped: its mark is in hwm */
+};
+struct tree {
+	struct member *m;	/* m[0] is the root */
+	size_t	 n, cap;
+	bool	 children;	/* descendants too */
+	bool	 reset;		/* marks are reset, not --no-reset */
+	bool	 scan;		/* no children files: scan parents */
+	unsigned int seen;	/* members ever */
+	unsigned int counted;	/* members in the last sample */
+	unsigned int lost;	/* members dropped, for the meter to see */
+	unsigned int unknown;	/* processes of the tree that cannot be read */
+};
+int	 tree_open(struct tree *, pid_t, int, bool, bool);
+void	 tree_discover(struct tree *);
+int	 tree_sample(struct tree *, struct mem *);
+void	 tree_drop(struct tree *, size_t);
+void	 tree_more_fds(void);
+void	 tree_restore_fds(void);
 
 /* target.c: the process watched */
 struct target {
@@ -112,6 +169,11 @@ void	 signals_foreground(pid_t);
 void	 signals_die_at_exit(int);
 
 /* segment.c: the stretch between two boundaries */
+enum peak_kind {
+	PEAK_EXACT,	/* the kernel's high-water marks vouch for it */
+	PEAK_UPPER,	/* a bound from above: members' marks summed */
+	PEAK_SAMPLED	/* the highest sample: a bound from below */
+};
 struct segment {
 	unsigned int index;
 	char	 label[LABEL_MAX];
@@ -119,54 +181,165 @@ struct segment {
 	int64_t	 end_ns;
 	uint64_t start_rss;
 	uint64_t end_rss;
+	uint64_t end_anon;
+	uint64_t end_file;
+	uint64_t end_swap;	/* NO_VALUE where it could not be read */
 	uint64_t peak_rss;
 	uint64_t samples;
-	bool	 exact;		/* peak includes the kernel's high-water mark */
+	unsigned int processes;	/* seen in the segment */
+	unsigned int interrupts; /* by the --limit guard */
+	enum peak_kind peak_kind;
 };
 void	 segment_open(struct segment *, unsigned int, const char *,
 	    int64_t, uint64_t);
 void	 segment_sample(struct segment *, uint64_t);
-void	 segment_close(struct segment *, int64_t, uint64_t, bool);
+void	 segment_close(struct segment *, int64_t, uint64_t, enum peak_kind);
+const char *peak_kind_name(enum peak_kind);
 
-/* output.c: CSV files and the lines on stderr */
-struct output {
+/* outfile.c: one output file, streamed */
+struct outfile {
 	FILE	*fp;		/* NULL when not requested or failed */
 	const char *path;
 	bool	 regular;	/* a file, which may be removed under us */
 	bool	 failed;
 };
-int	 output_open(struct output *, const char *, const char *);
-void	 output_sample(struct output *, int64_t, uint64_t, unsigned int);
+int	 outfile_open(struct outfile *, const char *);
+void	 outfile_write(struct outfile *, const char *, size_t);
+void	 outfile_flush(struct outfile *);
+void	 outfile_close(struct outfile *);
+bool	 outfile_failed(const struct outfile *);
+int	 outfile_replace(const char *, const char *, size_t);
+
+/* format.c: numbers and fields written by hand, for the per-sample path */
+char	*fmt_u64(char *, uint64_t);
+char	*fmt_i64(char *, int64_t);
+char	*fmt_seconds(char *, int64_t);
+char	*fmt_field(char *, const char *);
+
+/* sink.c and sink_*.c: the outputs, each called for what it asked for */
+struct sample {			/* one tick: the tree's totals */
+	int64_t	 t_ns;		/* since the start of the run */
+	unsigned int segment;	/* index of the open segment */
+	uint64_t rss, anon, file; /* bytes; anon + file == rss */
+	uint64_t pss;		/* bytes, or NO_VALUE when not measured */
+	unsigned int processes;	/* members alive */
+};
+struct member_sample {		/* one process of the tree at one tick */
+	int64_t	 t_ns;
+	unsigned int segment;
+	pid_t	 pid, ppid;
+	const char *comm;	/* escaped as labels are */
+	uint64_t rss, anon, file;
+	uint64_t pss;		/* NO_VALUE when not measured */
+};
+struct tally {			/* the run so far */
+	int64_t	 start_realtime_ns; /* CLOCK_REALTIME at the start */
+	int64_t	 elapsed_ns;
+	uint64_t samples, late, peak_rss, current_rss;
+	unsigned int segments;	/* closed so far */
+	unsigned int processes;	/* seen so far */
+	const struct segment *open; /* the open segment, NULL once ended */
+	bool	 ended;		/* the run is over */
+};
+struct run_info {		/* kept by the sinks for the whole run */
+	const char *command;	/* what is watched, for titles and labels */
+	pid_t	 pid;		/* the root of the tree, once it runs */
+	pid_t	 self;		/* memwatch */
+	bool	 pss;		/* samples carry PSS */
+};
+struct sink;
+struct sink_ops {
+	const char *name;
+	int	(*open)(struct sink *, const struct run_info *);
+	void	(*sample)(struct sink *, const struct sample *);
+	void	(*member)(struct sink *, const struct member_sample *);
+	void	(*segment)(struct sink *, const struct segment *);
+	void	(*flush)(struct sink *, const struct tally *);
+	void	(*close)(struct sink *, const struct tally *);
+};
+struct sink {
+	const struct sink_ops *ops;
+	const char *path;
+	struct outfile out;	/* for the streamed ones */
+	void	*state;		/* the sink's own */
+	bool	 failed;	/* for those that rewrite a whole file */
+};
+extern const struct sink_ops sink_samples, sink_segments, sink_processes;
+int	 sinks_open(struct sink *, size_t, const struct run_info *);
+void	 sinks_sample(struct sink *, size_t, const struct sample *);
+void	 sinks_member(struct sink *, size_t, const struct member_sample *);
+bool	 sinks_want_members(const struct sink *, size_t);
+void	 sinks_segment(struct sink *, size_t, const struct segment *);
+void	 sinks_flush(struct sink *, size_t, const struct tally *);
+void	 sinks_close(struct sink *, size_t, const struct tally *);
+bool	 sinks_failed(const struct sink *, size_t);
 size_t	 format_segment(char *, const struct segment *);
-void	 output_row(struct output *, const char *, size_t);
-void	 output_flush(struct output *);
-void	 output_close(struct output *);
+
+/* reply.c: the row a reader of the reply FIFO gets for each segment */
+size_t	 reply_encode(char *, const struct segment *, const char *);
+
+/* report.c: the lines on standard error */
 void	 report_segment(const struct segment *);
-void	 report_summary(int64_t, uint64_t, unsigned int, uint64_t, uint64_t);
+void	 report_summary(const struct tally *);
+
+/* options: the command line, as main() read it */
+#define OUTPUTS_MAX	8
+struct options {
+	int64_t	 interval_ns;
+	bool	 quiet;
+	bool	 children;	/* the whole tree, not --no-children */
+	bool	 pss;		/* --pss */
+	bool	 leave_alone;	/* --no-reset */
+	pid_t	 pid;		/* attach to it; 0: run argv */
+	char	**argv;
+	struct sink outputs[OUTPUTS_MAX];
+	size_t	 noutputs;
+};
+
+/* meter.c: the numbers of the segments, and how far each is to be trusted */
+struct meter {
+	struct tree	*tree;
+	pid_t		 pid;		/* the root */
+	struct segment	 seg;		/* the open one */
+	bool		 pss;		/* read PSS */
+	bool		 leave_alone;	/* never reset a mark */
+	bool		 marks_warned;
+	bool		 others_warned;
+	bool		 read_warned;
+	bool		 sampled;	/* the last boundary took a sample */
+	bool		 new_image;	/* the root has run execve(2) */
+	bool		 incomplete;	/* a period's marks say nothing */
+	bool		 bound_only;	/* the root's last mark is a bound */
+	uint64_t	 upper;		/* highest sum of marks, this segment */
+	uint64_t	 single;	/* highest mark of one member, this segment */
+	uint64_t	 hwm_at_open;	/* the root's mark when it opened */
+	uint64_t	 closed_anon;	/* of the last segment closed */
+	uint64_t	 closed_file;
+	uint64_t	 copy_hwm;	/* bound on the first image's mark */
+	uint64_t	 peak_rss;	/* over the whole run */
+	uint64_t	 samples;
+	int64_t		 period_start;
+	int64_t		 discovered;	/* children last looked for */
+	int64_t		 next_pss;
+};
+void	 meter_start(struct meter *, struct tree *, const struct target *,
+	    bool, bool, struct sample *);
+int	 meter_sample(struct meter *, int64_t, struct sample *);
+void	 meter_cut(struct meter *, int64_t, const char *, struct segment *,
+	    struct sample *);
+void	 meter_stop(struct meter *, int64_t, struct segment *,
+	    struct sample *);
+void	 meter_exited(struct meter *, int64_t, const struct target *,
+	    uint64_t, struct segment *);
 
 /* loop.c: the one event loop */
-struct run {
+struct watched {		/* what main() set up for the loop */
 	struct target	 target;
-	struct probe	 probe;
-	struct output	 samples;
-	struct output	 segments;
-	struct segment	 segment;	/* the open one */
+	int		 rootdir;	/* the root's /proc directory, claimed */
+	struct tree	 tree;
 	struct fifo	 fifo;
-	int64_t		 interval_ns;
-	bool		 quiet;
 	int		 sigfd;
 	int		 timerfd;
-	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
-	int64_t		 last_flush;
-	bool		 exact;		/* the peak can still be reset */
-	bool		 new_image;	/* the target has run execve(2) */
-	uint64_t	 copy_hwm;	/* bound on the first image's mark */
-	bool		 stop;		/* asked to stop while attached */
-	bool		 ended;		/* the target ended, seen without a pidfd */
-	bool		 read_warned;
-	uint64_t	 peak_rss;	/* over the whole run */
-	uint64_t	 nsamples;
-	uint64_t	 nlate;		/* ticks missed after a stall */
 };
-int	 loop_run(struct run *);
+int	 loop_run(struct options *, struct watched *);
 int64_t	 now_ns(void);

@@ -1,5 +1,6 @@
 /*
- * probe.c: everything memwatch reads from or writes to /proc/PID.
+ * probe.c: everything memwatch reads from or writes to /proc/PID, through
+ * a directory fd of the proc root.
  *
  * The files are opened once and read with pread(2) at offset 0, so a sample
  * costs one system call and no allocation.  Nothing here exits or prints:
@@ -9,44 +10,128 @@
 
 #include "config.h"
 
+#include <sys/file.h>
+#include <sys/statfs.h>
+
+#include <linux/magic.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "memwatch.h"
 
-static int
-open_proc(pid_t pid, const char *name, int flags)
-{
-	char	 path[64];
+static int	 procfd = -1;	/* the proc root */
+static bool	 procfs;	/* and it is the kernel's */
 
-	(void)snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	return open(path, flags | O_CLOEXEC);
+/*
+ * Open the proc root: /proc, or $MEMWATCH_PROC_ROOT for tests, which plant
+ * fake trees there.  memwatch writes (clear_refs) only into the kernel's
+ * procfs: a planted directory gets no write of ours, whoever planted it.
+ * Return 0 or an errno.
+ */
+int
+proc_open_root(void)
+{
+	const char	*root = getenv("MEMWATCH_PROC_ROOT");
+	struct statfs	 sf;
+
+	if (root == NULL || *root == '\0')
+		root = "/proc";
+	if ((procfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errno;
+	procfs = fstatfs(procfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+	return 0;
+}
+
+/* Open name under the proc root: "PID/statm", "PID/task". */
+int
+proc_open(const char *name, int flags)
+{
+	return openat(procfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Open the directory of pid under the proc root; the fd, or -1. */
+int
+proc_open_pid(pid_t pid)
+{
+	char	 name[32];
+
+	(void)snprintf(name, sizeof(name), "%d", (int)pid);
+	return proc_open(name, O_RDONLY | O_DIRECTORY);
 }
 
 /*
- * Open the files of pid.  Return 0 or the errno of the first that failed;
- * clear_refs alone may fail, which leaves peaks to sampling.
+ * Claim the right to reset the marks of the process whose directory fd is
+ * dirfd (reset), or ask that nobody else does (!reset): memwatches on one
+ * process agree through flock(2) on its /proc directory, which any user
+ * may take, and whose inode stays the same while one of them holds it
+ * open.  The first to come keeps it.  Return 0, or EWOULDBLOCK when
+ * another memwatch holds the claim.
  */
 int
-probe_open(struct probe *p, pid_t pid)
+proc_claim(int dirfd, bool reset)
+{
+	if (flock(dirfd, (reset ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1)
+		return errno;
+	return 0;
+}
+
+/* Open name in the process's directory. */
+static int
+open_in(const struct probe *p, const char *name, int flags)
+{
+	return openat(p->dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * Open what memwatch writes to: clear_refs, in the kernel's procfs alone.
+ * The kernel checks who may write when the file is opened, so it is
+ * opened again each time the process runs another program.
+ */
+static void
+open_clear_refs(struct probe *p)
+{
+	if (p->clear_fd != -1)
+		(void)close(p->clear_fd);
+	p->clear_fd = -1;
+	if (!procfs)
+		p->clear_errno = EOPNOTSUPP;
+	else if ((p->clear_fd = open_in(p, "clear_refs", O_WRONLY)) == -1)
+		p->clear_errno = errno;
+}
+
+/*
+ * Open the files of pid, in its directory dirfd (-1: open it here; the
+ * probe keeps it either way).  Return 0 or the errno of the first that
+ * failed; clear_refs and maps may fail, which leaves peaks to sampling,
+ * and stat, which leaves what the process reaped unknown.
+ */
+int
+probe_open(struct probe *p, pid_t pid, int dirfd)
 {
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
-	p->clear_errno = p->image_errno = 0;
+	p->stat_fd = p->pss_fd = -1;
+	p->clear_errno = p->image_errno = p->stat_errno = 0;
 	p->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-	if ((p->statm_fd = open_proc(pid, "statm", O_RDONLY)) == -1 ||
-	    (p->status_fd = open_proc(pid, "status", O_RDONLY)) == -1) {
+	if ((p->dir_fd = dirfd) == -1 && (p->dir_fd = proc_open_pid(pid)) == -1)
+		return errno;
+	if ((p->statm_fd = open_in(p, "statm", O_RDONLY)) == -1 ||
+	    (p->status_fd = open_in(p, "status", O_RDONLY)) == -1) {
 		int	 saved = errno;
 
 		probe_close(p);
 		return saved;
 	}
-	if ((p->clear_fd = open_proc(pid, "clear_refs", O_WRONLY)) == -1)
-		p->clear_errno = errno;
-	if ((p->image_fd = open_proc(pid, "maps", O_RDONLY)) == -1)
+	open_clear_refs(p);
+	if ((p->image_fd = open_in(p, "maps", O_RDONLY)) == -1)
 		p->image_errno = errno;
+	if ((p->stat_fd = open_in(p, "stat", O_RDONLY)) == -1)
+		p->stat_errno = errno;
 	return 0;
 }
 
@@ -89,77 +174,119 @@ scan_u64(const char *s, const char *end, uint64_t *v)
 
 /*
  * Parse the contents of /proc/PID/statm ("size resident shared ...", in
- * pages).  Return 0 and the resident bytes, EINVAL if malformed, or ESRCH
- * for the all-zero line of a process without an address space.
+ * pages; shared is the file-backed and shared memory of the resident).
+ * Return 0 and the bytes, EINVAL if malformed, or ESRCH for the all-zero
+ * line of a process without an address space.
  */
 int
-parse_statm(const char *buf, size_t len, uint64_t page_size, uint64_t *rss)
+parse_statm(const char *buf, size_t len, uint64_t page_size, struct mem *m)
 {
 	const char	*s = buf, *end = buf + len;
-	uint64_t	 size, resident;
+	uint64_t	 size, resident, shared;
 
 	if ((s = scan_u64(s, end, &size)) == NULL || s == end || *s != ' ' ||
-	    scan_u64(s + 1, end, &resident) == NULL)
+	    (s = scan_u64(s + 1, end, &resident)) == NULL || s == end ||
+	    *s != ' ' || scan_u64(s + 1, end, &shared) == NULL)
 		return EINVAL;
 	if (size == 0)
 		return ESRCH;
-	if (resident > UINT64_MAX / page_size)
+	if (resident > UINT64_MAX / page_size || shared > resident)
 		return EINVAL;
-	*rss = resident * page_size;
+	m->rss = resident * page_size;
+	m->file = shared * page_size;
 	return 0;
 }
 
-/* Sample the resident set size in bytes: the per-sample path. */
+/* Sample the resident memory: the per-sample path. */
 int
-probe_rss(const struct probe *p, uint64_t *rss)
+probe_mem(const struct probe *p, struct mem *m)
 {
 	char	 buf[128];
 	ssize_t	 n;
 
 	if ((n = pread(p->statm_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
-	return parse_statm(buf, (size_t)n, p->page_size, rss);
+	return parse_statm(buf, (size_t)n, p->page_size, m);
 }
 
 /*
- * Find "VmHWM:   1234 kB" in the contents of /proc/PID/status.  Return 0
- * and the bytes, EINVAL if malformed, or ESRCH if absent (no address space).
+ * Find the line "key value" in the contents of /proc/PID/status; return
+ * where its value starts, blanks skipped, or NULL if there is none.
  */
-int
-parse_status_hwm(const char *buf, size_t len, uint64_t *hwm)
+static const char *
+status_value(const char *buf, size_t len, const char *key)
 {
-	static const char key[] = "VmHWM:";
 	const char	*s, *end = buf + len;
-	uint64_t	 kib;
+	size_t		 klen = strlen(key);
 
 	for (s = buf; s < end; s++) {
-		if ((s == buf || s[-1] == '\n') &&
-		    (size_t)(end - s) >= sizeof(key) - 1 &&
-		    memcmp(s, key, sizeof(key) - 1) == 0)
+		if ((s == buf || s[-1] == '\n') && (size_t)(end - s) >= klen &&
+		    memcmp(s, key, klen) == 0)
 			break;
 	}
 	if (s >= end)
-		return ESRCH;
-	for (s += sizeof(key) - 1; s < end && (*s == ' ' || *s == '\t'); s++)
+		return NULL;
+	for (s += klen; s < end && (*s == ' ' || *s == '\t'); s++)
 		continue;
+	return s;
+}
+
+/*
+ * Find "key   1234 kB" (key such as "VmHWM:", colon included, so that
+ * "Pss:" is not "Pss_Anon:") in the contents of /proc/PID/status or
+ * smaps_rollup.  Return 0 and the bytes, EINVAL if malformed, or ESRCH if
+ * absent (no address space).
+ */
+int
+parse_status_kib(const char *buf, size_t len, const char *key, uint64_t *v)
+{
+	const char	*s, *end = buf + len;
+	uint64_t	 kib;
+
+	if ((s = status_value(buf, len, key)) == NULL)
+		return ESRCH;
 	if ((s = scan_u64(s, end, &kib)) == NULL ||
 	    (size_t)(end - s) < 3 || memcmp(s, " kB", 3) != 0 ||
 	    kib > UINT64_MAX / 1024)
 		return EINVAL;
-	*hwm = kib * 1024;
+	*v = kib * 1024;
 	return 0;
 }
 
-/* Read the kernel's high-water mark of the resident set, in bytes. */
+/*
+ * Read what a boundary needs of /proc/PID/status: the high-water mark,
+ * the swapped-out bytes (NO_VALUE without a VmSwap line), the parent and
+ * the name (escaped as labels are).  Return 0 or an errno; ESRCH: the
+ * process has no memory left (a zombie).
+ */
 int
-probe_hwm(const struct probe *p, uint64_t *hwm)
+probe_status(const struct probe *p, struct status *st)
 {
-	char	 buf[16384];
-	ssize_t	 n;
+	char		 buf[16384];
+	const char	*s, *nl, *end;
+	uint64_t	 ppid;
+	ssize_t		 n;
+	int		 error;
 
 	if ((n = pread(p->status_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
-	return parse_status_hwm(buf, (size_t)n, hwm);
+	end = buf + n;
+	if ((error = parse_status_kib(buf, (size_t)n, "VmHWM:",
+	    &st->hwm)) != 0)
+		return error;
+	if (parse_status_kib(buf, (size_t)n, "VmSwap:", &st->swap) != 0)
+		st->swap = NO_VALUE;
+	st->ppid = 0;
+	if ((s = status_value(buf, (size_t)n, "PPid:")) != NULL &&
+	    scan_u64(s, end, &ppid) != NULL && ppid <= INT_MAX)
+		st->ppid = (pid_t)ppid;
+	st->name[0] = '\0';
+	if ((s = status_value(buf, (size_t)n, "Name:")) != NULL) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		label_escape(s, (size_t)((nl != NULL ? nl : end) - s),
+		    st->name, sizeof(st->name));
+	}
+	return 0;
 }
 
 /*
@@ -178,18 +305,19 @@ probe_self_hwm(uint64_t *hwm)
 	if ((error = read_and_close(open("/proc/self/status", O_RDONLY |
 	    O_CLOEXEC), buf, sizeof(buf), &len)) != 0)
 		return error;
-	return parse_status_hwm(buf, len, hwm);
+	return parse_status_kib(buf, len, "VmHWM:", hwm);
 }
 
 /*
  * Learn whether pid has executed a program since probe_open() or the last
- * call, and follow the new one.  An fd of /proc/PID/maps belongs to the
+ * call, and follow the new one, with the kernel's permission checks made
+ * for the new one (a set-user-ID program may not be ours to reset).  An fd of /proc/PID/maps belongs to the
  * address space it was opened on, and reads empty once execve(2) (or the
  * exit) has done away with it; a live one always has mappings.  Return 0
  * and the answer, or an errno if it cannot be told.
  */
 int
-probe_new_image(struct probe *p, pid_t pid, bool *changed)
+probe_new_image(struct probe *p, bool *changed)
 {
 	char	 c;
 	ssize_t	 n;
@@ -200,8 +328,9 @@ probe_new_image(struct probe *p, pid_t pid, bool *changed)
 		return errno;
 	if ((*changed = n == 0)) {
 		(void)close(p->image_fd);
-		if ((p->image_fd = open_proc(pid, "maps", O_RDONLY)) == -1)
+		if ((p->image_fd = open_in(p, "maps", O_RDONLY)) == -1)
 			p->image_errno = errno;
+		open_clear_refs(p);
 	}
 	return 0;
 }
@@ -235,25 +364,42 @@ parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
 }
 
 /*
- * Learn whether pid has waited for children of its own, from its stat file,
- * still there while it is a zombie: their high-water marks are then mixed
- * into the one wait4(2) reports.  Return 0 and the answer, or an errno.
+ * Count the page faults of the children the process has waited for
+ * (cminflt, from its stat file, still there while it is a zombie): it
+ * grows whenever the process reaps a child, whose high-water mark memwatch
+ * can then no longer read.  Return 0 and the count, or an errno.
  */
 int
-probe_had_children(pid_t pid, bool *had)
+probe_reaped(const struct probe *p, uint64_t *cminflt)
 {
 	char	 buf[1024];
-	uint64_t cminflt;
-	size_t	 len;
-	int	 error;
+	ssize_t	 n;
 
-	if ((error = read_and_close(open_proc(pid, "stat", O_RDONLY), buf,
-	    sizeof(buf), &len)) != 0 ||
-	    (error = parse_stat_cminflt(buf, len, &cminflt)) != 0)
-		return error;
-	/* a child that ran at all took page faults */
-	*had = cminflt > 0;
-	return 0;
+	if (p->stat_fd == -1)
+		return p->stat_errno;
+	if ((n = pread(p->stat_fd, buf, sizeof(buf), 0)) == -1)
+		return errno;
+	return parse_stat_cminflt(buf, (size_t)n, cminflt);
+}
+
+/*
+ * Read the proportional set size (the "Pss:" line of smaps_rollup),
+ * opening the file on first use.  The kernel walks the page tables to
+ * answer, holding the process's mmap lock: the caller keeps this rare.
+ * Return 0 or an errno.
+ */
+int
+probe_pss(struct probe *p, uint64_t *pss)
+{
+	char	 buf[4096];
+	ssize_t	 n;
+
+	if (p->pss_fd == -1 &&
+	    (p->pss_fd = open_in(p, "smaps_rollup", O_RDONLY)) == -1)
+		return errno;
+	if ((n = pread(p->pss_fd, buf, sizeof(buf), 0)) == -1)
+		return errno;
+	return parse_status_kib(buf, (size_t)n, "Pss:", pss);
 }
 
 /* Reset the high-water mark to the current resident set size. */
@@ -278,5 +424,12 @@ probe_close(struct probe *p)
 		(void)close(p->clear_fd);
 	if (p->image_fd != -1)
 		(void)close(p->image_fd);
+	if (p->stat_fd != -1)
+		(void)close(p->stat_fd);
+	if (p->pss_fd != -1)
+		(void)close(p->pss_fd);
+	if (p->dir_fd != -1)
+		(void)close(p->dir_fd);
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
+	p->stat_fd = p->pss_fd = p->dir_fd = -1;
 }

@@ -178,6 +178,7 @@ target_spawn(struct target *t, char *const argv[])
 	/* undo what memwatch set for itself: exec keeps the mask */
 	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	tree_restore_fds();
 	execvp(argv[0], argv);
 	child_errno = errno;
 	(void)write(t->report[1], &child_errno, sizeof(child_errno));

@@ -34,6 +34,15 @@
  *			clean-up of MS milliseconds, or 3 if a second SIGTERM
  *			comes during it, as programs that take it for "abort
  *			the clean-up" do
+ *	workers N M MS	fork N children that each map and touch M MiB, hold
+ *			it MS milliseconds and exit; go on at once
+ *	reap		wait for every child still running
+ *	child STEP...	fork a child that runs the steps after it; wait for
+ *			it, say on stderr how it ended, and exit 0
+ *	orphan M MS	fork a child that forks one holding M MiB for MS
+ *			milliseconds, waits 300 ms (so that memwatch finds the
+ *			grandchild while its parent lives) and exits; wait for
+ *			the child, not the grandchild, which init takes
  *
  * Memory comes from mmap(2), not malloc, so nothing but the steps moves it.
  */
@@ -280,6 +289,23 @@ graceful(long ms)
 	exit(terms > 1 ? 3 : 0);
 }
 
+/* A child that holds mib MiB for ms milliseconds, then exits. */
+static pid_t
+worker(size_t mib, long ms)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		if (mib > 0)
+			(void)touch(mib);
+		sleep_ms(ms);
+		_exit(0);
+	}
+	return pid;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -362,6 +388,47 @@ main(int argc, char *argv[])
 			size_t	 mib = (size_t)number(argv[++i]);
 
 			threads(n, mib, number(argv[++i]));
+		} else if (strcmp(step, "workers") == 0) {
+			long	 n = number(argv[++i]);
+			size_t	 mib = (size_t)number(argv[++i]);
+			long	 ms = number(argv[++i]);
+
+			while (n-- > 0)
+				(void)worker(mib, ms);
+		} else if (strcmp(step, "child") == 0) {
+			pid_t	 pid;
+			int	 status;
+
+			if ((pid = fork()) == -1)
+				err(1, "fork");
+			if (pid == 0)
+				continue;	/* the child runs the rest */
+			if (waitpid(pid, &status, 0) == -1)
+				err(1, "waitpid");
+			if (WIFSIGNALED(status))
+				warnx("child %d: killed by signal %d",
+				    (int)pid, WTERMSIG(status));
+			else
+				warnx("child %d: exit %d", (int)pid,
+				    WEXITSTATUS(status));
+			return 0;
+		} else if (strcmp(step, "reap") == 0) {
+			while (wait(NULL) != -1)
+				continue;
+		} else if (strcmp(step, "orphan") == 0) {
+			size_t	 mib = (size_t)number(argv[++i]);
+			long	 ms = number(argv[++i]);
+			pid_t	 pid;
+
+			if ((pid = fork()) == -1)
+				err(1, "fork");
+			if (pid == 0) {
+				(void)worker(mib, ms);
+				sleep_ms(300);
+				_exit(0);
+			}
+			if (waitpid(pid, NULL, 0) == -1)
+				err(1, "waitpid");
 		} else if (strcmp(step, "stop") == 0) {
 			(void)raise(SIGSTOP);
 		} else if (strcmp(step, "die") == 0) {

@@ -104,8 +104,13 @@ start_target() {
 }
 
 @test "attach: a zombie, a thread, a kernel thread are refused with the reason, exit 123" {
-	# a zombie: a child its parent, sleep, never reaps
-	bash -c 'true & echo $! > zombie; exec sleep 100' &
+	# a zombie: a child its parent never reaps
+	/usr/bin/python3 -S -c 'import os, time
+child = os.fork()
+if child == 0:
+    os._exit(0)
+open("zombie", "w").write("%d\n" % child)
+time.sleep(100)' &
 	local keeper=$! zombie
 	wait_for zombie .
 	zombie=$(cat zombie)

@@ -193,7 +193,7 @@ leftovers() {
 import csv
 rows = list(csv.DictReader(open("seg.csv", newline="")))
 print("|".join(r["label"] for r in rows))
-assert all(len(r) == 12 for r in rows)'
+assert all(len(r) == 18 for r in rows)'
 	[ "$status" -eq 0 ]
 	[ "$output" = 'segment 1|a, b|"quoted"|say "hi", then' ]
 }

@@ -124,7 +124,7 @@ has() {
 # summary FILE: the numbers of memwatch's summary line in FILE, its
 # standard error: seconds, segments, samples, late.
 summary() {
-	sed -n 's/^memwatch: \([0-9.]*\)s, peak [0-9.]* MiB, \([0-9]*\) segments\{0,1\}, \([0-9]*\) samples\{0,1\}, \([0-9]*\) late$/\1 \2 \3 \4/p' "$1"
+	sed -n 's/^memwatch: \([0-9.]*\)s, peak [0-9.]* MiB, \([0-9]*\) segments\{0,1\}, \([0-9]*\) samples\{0,1\}, \([0-9]*\) late, [0-9]* process\(es\)\{0,1\}$/\1 \2 \3 \4/p' "$1"
 }
 
 # complete OUT SEG ERR: nothing was lost.  The samples CSV OUT has a row
@@ -141,10 +141,10 @@ complete() {
 		echo "$(rows "$1") samples and $(rows "$2") segments written; summary: $(summary "$3")" >&2
 		return 1
 	fi
-	# labels here hold no commas: samples is the next to last field
+	# labels here hold no commas: samples is field 11
 	awk -F, 'FNR == 1 { next }
 		NR == FNR { n[$3]++; next }
-		n[$1] + 0 != $(NF - 1) { print "segment " $1 ": " n[$1] + 0 " rows, counted " $(NF - 1); bad = 1 }
+		n[$1] + 0 != $11 { print "segment " $1 ": " n[$1] + 0 " rows, counted " $11; bad = 1 }
 		END { exit bad }' "$1" "$2" >&2
 }
 

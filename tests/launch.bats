@@ -37,13 +37,13 @@ load helpers
 @test "samples CSV: header, one row per sample, time increasing" {
 	run --separate-stderr mw -i 10ms -o out.csv -- "$WORKLOAD" sleep 300
 	[ "$status" -eq 0 ]
-	[ "$(head -1 out.csv)" = "elapsed_s,rss_bytes,segment" ]
+	[ "$(head -1 out.csv)" = "elapsed_s,rss_bytes,segment,anon_bytes,file_bytes,processes" ]
 	# the summary's count is what was written
 	[[ "$stderr" =~ ([0-9]+)\ samples ]]
 	[ "$(rows out.csv)" -eq "${BASH_REMATCH[1]}" ]
 	# 300 ms at 10 ms: at least half the ticks even on a loaded machine
 	[ "$(rows out.csv)" -ge 15 ]
-	awk -F, 'NR > 1 && (NF != 3 || $1 + 0 < prev || $2 !~ /^[0-9]+$/ || $3 != 1) { print "bad row " NR ": " $0; bad = 1 }
+	awk -F, 'NR > 1 && (NF != 6 || $1 + 0 < prev || $2 !~ /^[0-9]+$/ || $3 != 1 || $4 + $5 != $2) { print "bad row " NR ": " $0; bad = 1 }
 		{ prev = $1 + 0 } END { exit bad }' out.csv
 	python3 -c 'import csv, sys; r = list(csv.DictReader(open("out.csv"))); assert all(int(x["rss_bytes"]) > 0 for x in r)'
 }
@@ -82,4 +82,22 @@ load helpers
 	[ "$(rows seg.csv)" -eq 1 ]
 	[[ "$(cat err)" =~ ([0-9]+)\ samples ]]
 	[ "$(rows out.csv)" -eq "${BASH_REMATCH[1]}" ]
+}
+
+@test "a command shorter than one interval: its peak from wait4(2), never 0" {
+	# 30 MiB touched and gone within the first 100 ms tick
+	run --separate-stderr mw -s seg.csv -- "$WORKLOAD" alloc 30
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 1 ]
+	[ "$(field peak_kind 1 seg.csv)" = exact ]
+	near "$(field peak_rss_bytes 1 seg.csv)" $(( 31 * MiB )) $TOL
+	# below memwatch's own mark, the mark of its copy before exec: a bound
+	run --separate-stderr mw -s seg.csv -- /bin/true
+	[ "$status" -eq 0 ]
+	[ "$(field peak_rss_bytes 1 seg.csv)" -gt 0 ]
+	if [ "$(field peak_kind 1 seg.csv)" = upper ]; then
+		[[ "$stderr" == *"above current (peak at most), total"* ]]
+	else
+		[ "$(field peak_kind 1 seg.csv)" = exact ]
+	fi
 }

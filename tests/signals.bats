@@ -203,7 +203,7 @@ os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMWATCH" "${@:2}" || status=$?
 		[ "$status" -eq $(( 128 + $(signo $sig) )) ]
 		# the last segment is whole: the CSV ends with a full row
 		[ "$(tail -c 1 seg.csv | od -An -c | tr -d ' ')" = '\n' ]
-		[ "$(awk -F, 'NR > 1 && NF != 12' seg.csv | wc -l)" -eq 0 ]
+		[ "$(awk -F, 'NR > 1 && NF != 18' seg.csv | wc -l)" -eq 0 ]
 		clean
 	done
 }

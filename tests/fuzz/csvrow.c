@@ -6,7 +6,7 @@
  * segment.c as memwatch builds it.  The label is either a line made safe
  * by label_escape(), as from the FIFO, or any bytes up to a NUL.  The row
  * must fit ROW_MAX, end in its only unquoted newline, and read back, with
- * the RFC 4180 reader below, as the 12 fields that were put in: the label
+ * the RFC 4180 reader below, as the 18 fields that were put in: the label
  * byte for byte, the numbers exactly.
  */
 
@@ -23,7 +23,7 @@
 #include "memwatch.h"
 #include "fuzz.h"
 
-#define NFIELDS	12
+#define NFIELDS	18
 
 struct input {
 	const uint8_t	*p;
@@ -146,7 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		label[n] = '\0';
 	}
 	(void)strlcpy(s.label, label, sizeof(s.label));
-	segment_close(&s, t1, hwm, (flags & 4) != 0);
+	segment_close(&s, t1, hwm, (flags & 4) ? PEAK_EXACT : PEAK_SAMPLED);
 	peak = hwm > peak ? hwm : peak;
 
 	/* one byte more than ROW_MAX: a row that overran would show here */
@@ -170,5 +170,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	expect_u64(field[9], peak - rss);
 	expect_u64(field[10], nsamples);
 	assert(strcmp(field[11], (flags & 4) ? "1" : "0") == 0);
+	assert(strcmp(field[12], (flags & 4) ? "exact" : "sampled") == 0);
 	return 0;
 }

@@ -4,8 +4,9 @@
  *
  * The first byte picks a page size; the rest is the file, handed over
  * without a terminating NUL, so a read past its end is caught.  The answer
- * must be EINVAL for anything but "SIZE RESIDENT...", ESRCH for a size of
- * 0 (a process without memory), else RESIDENT pages in bytes.
+ * must be EINVAL for anything but "SIZE RESIDENT SHARED..." with SHARED
+ * no more than RESIDENT, ESRCH for a size of 0 (a process without
+ * memory), else RESIDENT and SHARED pages in bytes.
  */
 
 #include "config.h"
@@ -23,7 +24,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint64_t pages[] = { 4096, 16384, 65536, 2097152 };
 	const char	*buf, *end, *p;
-	uint64_t	 page, vsize, resident, rss = 0;
+	uint64_t	 page, vsize, resident, shared;
+	struct mem	 mem = { 0, 0 };
 	enum field	 f;
 	int		 rc;
 
@@ -32,11 +34,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	page = pages[data[0] % 4];
 	buf = (const char *)data + 1;
 	end = buf + size - 1;
-	rc = parse_statm(buf, size - 1, page, &rss);
+	rc = parse_statm(buf, size - 1, page, &mem);
 
 	if ((f = read_field(buf, end, &p, &vsize)) == FIELD_NONE ||
 	    f == FIELD_HUGE || p == end || *p != ' ' ||
 	    (f = read_field(p + 1, end, &p, &resident)) == FIELD_NONE ||
+	    f == FIELD_HUGE || p == end || *p != ' ' ||
+	    (f = read_field(p + 1, end, &p, &shared)) == FIELD_NONE ||
 	    f == FIELD_HUGE) {
 		assert(rc == EINVAL);
 		return 0;
@@ -45,11 +49,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(rc == ESRCH);
 		return 0;
 	}
-	if (resident > UINT64_MAX / page) {
+	if (resident > UINT64_MAX / page || shared > resident) {
 		assert(rc == EINVAL);
 		return 0;
 	}
 	assert(rc == 0);
-	assert(rss == resident * page);
+	assert(mem.rss == resident * page && mem.file == shared * page);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * Fuzz target for parse_status_hwm() (probe.c), which finds VmHWM in
- * /proc/PID/status at each segment boundary.
+ * Fuzz target for parse_status_kib() (probe.c), which finds VmHWM and the
+ * other "key N kB" lines in /proc/PID/status at each segment boundary.
  *
  * The input is the file, without a terminating NUL.  The first line that
  * begins "VmHWM:" decides: blanks, a number, " kB" give its bytes; anything
@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum field	 f;
 	int		 rc;
 
-	rc = parse_status_hwm(buf, size, &hwm);
+	rc = parse_status_kib(buf, size, "VmHWM:", &hwm);
 
 	for (line = buf; line < end; line = nl + 1) {
 		if ((size_t)(end - line) >= 6 && memcmp(line, "VmHWM:", 6) == 0)
