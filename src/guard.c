@@ -85,6 +85,7 @@ guard_limit(struct guard *g, const char *spec, pid_t pid, bool quiet)
 		return EXIT_USAGE;
 	}
 	g->limit = l.bytes;
+	(void)strlcpy(g->what, what, sizeof(g->what));
 	g->signalled = false;
 	set_bounds(g);
 	if (!quiet)
@@ -205,14 +206,13 @@ guard_warn(const struct guard *g, int act, uint64_t mem, pid_t pid)
 
 	format_size(m, sizeof(m), mem);
 	if (act == GUARD_SIGNAL) {
-		format_size(l, sizeof(l), g->limit);
 		/* realtime signals have no name of their own */
 		if ((name = sigabbrev_np(g->signo)) != NULL)
 			(void)snprintf(sig, sizeof(sig), "SIG%s", name);
 		else
 			(void)snprintf(sig, sizeof(sig), "signal %d", g->signo);
 		warnx("%s, over the limit of %s: interrupting pid %d (%s)",
-		    m, l, (int)pid, sig);
+		    m, g->what, (int)pid, sig);
 		return;
 	}
 	format_size(l, sizeof(l), g->kill);
