@@ -31,8 +31,8 @@
 #define LIMIT_INTERVAL		(1000000LL)		/* 1 ms near the limit */
 
 /* long options without a letter */
-enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS, OPT_LIMIT,
-	OPT_LIMIT_INTERVAL, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
+enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS, OPT_METRICS, OPT_PLOT,
+	OPT_LIMIT, OPT_LIMIT_INTERVAL, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
 
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
@@ -41,10 +41,12 @@ static const struct option longopts[] = {
 	{ "limit-interval", required_argument,	NULL,	OPT_LIMIT_INTERVAL },
 	{ "limit-kill",	required_argument,	NULL,	OPT_LIMIT_KILL },
 	{ "limit-signal", required_argument,	NULL,	OPT_LIMIT_SIGNAL },
+	{ "metrics",	required_argument,	NULL,	OPT_METRICS },
 	{ "no-children", no_argument,		NULL,	OPT_NO_CHILDREN },
 	{ "no-reset",	no_argument,		NULL,	OPT_NO_RESET },
 	{ "output",	required_argument,	NULL,	'o' },
 	{ "pid",	required_argument,	NULL,	'p' },
+	{ "plot",	required_argument,	NULL,	OPT_PLOT },
 	{ "processes",	required_argument,	NULL,	'P' },
 	{ "pss",	no_argument,		NULL,	OPT_PSS },
 	{ "quiet",	no_argument,		NULL,	'q' },
@@ -84,6 +86,9 @@ help(void)
 	    "(default 100ms)\n"
 	    "  -o, --output=FILE  samples as CSV; - for standard output\n"
 	    "  -s, --segments=FILE  segments as CSV; - for standard output\n"
+	    "      --plot=FILE    an SVG picture of the run, kept up to date\n"
+	    "      --metrics=FILE the run for Prometheus: a .prom file in\n"
+	    "                     node_exporter's textfile directory\n"
 	    "  -P, --processes=FILE  a row per process per sample, as CSV\n"
 	    "  -p, --pid=PID      attach to a running process\n"
 	    "      --no-children  the process alone, not its descendants\n"
@@ -234,6 +239,27 @@ describe(struct run_info *info, const struct options *opt)
 	info->command = command;
 }
 
+/*
+ * The plot that %memwatch plot shows in IPython, beside the FIFOs: written
+ * only while the snippet reads the reply FIFO.  Without it the run goes on.
+ */
+static void
+add_notebook_plot(struct options *opt, const struct fifo *f,
+    const struct run_info *info)
+{
+	static char	 path[PATH_MAX];
+	struct sink	*k = &opt->outputs[opt->noutputs];
+
+	if (f->dirfd == -1 || opt->noutputs == OUTPUTS_MAX ||
+	    (size_t)snprintf(path, sizeof(path), "%s/plot.svg", f->dir) >=
+	    sizeof(path))
+		return;
+	k->ops = &sink_notebook_plot_ops;
+	k->path = path;
+	if (k->ops->open(k, info) == 0)
+		opt->noutputs++;
+}
+
 /* Parse s, the value of option name, as a sampling interval, or exit. */
 static int64_t
 interval(const char *s, const char *name)
@@ -280,6 +306,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_PSS:
 			opt.pss = true;
+			break;
+		case OPT_METRICS:
+			add_output(&opt, &sink_metrics_ops, optarg);
+			break;
+		case OPT_PLOT:
+			add_output(&opt, &sink_plot_ops, optarg);
 			break;
 		case 'P':
 			add_output(&opt, &sink_processes, optarg);
@@ -374,6 +406,7 @@ main(int argc, char *argv[])
 	if (opt.pid != 0) {
 		/* without the FIFO, SIGUSR1 still cuts segments */
 		(void)fifo_create(&w.fifo, opt.pid);
+		add_notebook_plot(&opt, &w.fifo, &info);
 		if (!opt.quiet) {
 			fprintf(stderr, "memwatch: watching pid %d\n",
 			    (int)opt.pid);
@@ -394,6 +427,7 @@ main(int argc, char *argv[])
 		if ((w.rootdir = proc_open_pid(w.target.pid)) != -1)
 			(void)proc_claim(w.rootdir, !opt.leave_alone);
 		(void)fifo_create(&w.fifo, w.target.pid);
+		add_notebook_plot(&opt, &w.fifo, &info);
 		if ((status = target_exec(&w.target, w.fifo.dirfd != -1 ?
 		    w.fifo.marker : NULL, opt.argv[0])) != 0)
 			return status;

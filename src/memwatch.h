@@ -167,6 +167,7 @@ struct tree {
 	size_t	 n, cap;
 	bool	 children;	/* descendants too */
 	bool	 reset;		/* marks are reset, not --no-reset */
+	pid_t	 self;		/* memwatch, never a member */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
 	unsigned int counted;	/* members in the last sample */
@@ -382,3 +383,36 @@ struct watched {		/* what main() set up for the loop */
 };
 int	 loop_run(struct options *, struct watched *);
 int64_t	 now_ns(void);
+
+/* textbuf.c: a growing buffer for the outputs written whole */
+struct textbuf {
+	char	*data;
+	size_t	 len, cap;
+	bool	 failed;	/* out of memory: the text is not whole */
+};
+void	 textbuf_reset(struct textbuf *);
+void	 textbuf_add(struct textbuf *, const char *, size_t);
+void	 textbuf_puts(struct textbuf *, const char *);
+void	 textbuf_printf(struct textbuf *, const char *, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+void	 textbuf_free(struct textbuf *);
+
+/* envelope.c: the run's memory in fixed min-max buckets, for the plot */
+#define ENVELOPE_BUCKETS	1024
+#define PLOT_PROCS		6	/* processes the plot follows */
+#define ENVELOPE_SERIES		(1 + PLOT_PROCS)	/* the tree's first */
+struct envelope {
+	int64_t	 width_ns;	/* of each bucket; doubles as the run grows */
+	unsigned int used;	/* buckets up to the latest value */
+	uint64_t min[ENVELOPE_SERIES][ENVELOPE_BUCKETS];
+	uint64_t max[ENVELOPE_SERIES][ENVELOPE_BUCKETS];
+};
+void	 envelope_init(struct envelope *, int64_t);
+void	 envelope_clear(struct envelope *, unsigned int);
+void	 envelope_add(struct envelope *, unsigned int, int64_t, uint64_t);
+bool	 envelope_has(const struct envelope *, unsigned int, unsigned int);
+
+/* sink_plot.c, sink_metrics.c: the plot and the Prometheus textfile */
+extern const struct sink_ops sink_plot_ops;
+extern const struct sink_ops sink_notebook_plot_ops;
+extern const struct sink_ops sink_metrics_ops;

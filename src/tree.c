@@ -170,7 +170,8 @@ adopt(struct tree *t, pid_t pid)
 {
 	int	 error;
 
-	if (pid <= 0 || find(t, pid) != NULL)
+	/* memwatch itself, attached to a process that started it */
+	if (pid <= 0 || pid == t->self || find(t, pid) != NULL)
 		return;
 	if ((error = add(t, pid, -1)) != 0)
 		unknown(t, pid, error);
@@ -359,6 +360,7 @@ tree_open(struct tree *t, pid_t root, int dirfd, bool children, bool reset)
 	memset(t, 0, sizeof(*t));
 	t->children = children;
 	t->reset = reset;
+	t->self = getpid();
 	if ((error = add(t, root, dirfd)) != 0) {
 		free(t->m);
 		t->m = NULL;
