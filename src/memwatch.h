@@ -50,6 +50,7 @@ void	 limit_describe(const struct limit *, char *, size_t);
 #define GUARD_KILL	0x2	/* SIGKILL the largest member but the root */
 struct guard {
 	uint64_t limit;		/* bytes; 0: no limit signal */
+	char	 what[160];	/* the limit as said at the start */
 	uint64_t kill;		/* bytes; 0: no SIGKILL */
 	int	 signo;		/* the limit signal */
 	uint64_t near, far;	/* the fast schedule from near, until below far */
