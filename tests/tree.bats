@@ -160,8 +160,10 @@ stage() {
 	chmod +x pipeline.sh
 	mkdir bin
 	ln -s "$MEMWATCH" bin/memwatch
-	PATH=$PWD/bin:$PATH run mw -q -s phases.csv -- ./pipeline.sh
+	PATH=$PWD/bin:$PATH run mw -q -s phases.csv -P proc.csv -- ./pipeline.sh
 	[ "$status" -eq 0 ]
+	# memwatch mark is memwatch's, not the pipeline's: never counted
+	! awk -F, 'NR > 1 && $5 == "memwatch"' proc.csv | grep -q .
 	local load train
 	load=$(awk -F, '$2 == "load" { print $9 }' phases.csv)
 	train=$(awk -F, '$2 == "train" { print $9 }' phases.csv)
