@@ -136,6 +136,7 @@ struct probe {
 	int	 stat_fd;	/* /proc/PID/stat, for the children it reaped */
 	int	 stat_errno;	/* why stat_fd is -1 */
 	int	 pss_fd;	/* /proc/PID/smaps_rollup, opened on first use */
+	int	 children_fd;	/* /proc/PID/task/PID/children, the main thread's */
 	uint64_t page_size;
 };
 struct mem {
@@ -160,10 +161,13 @@ int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
 int	 probe_new_image(struct probe *, bool *);
 int	 probe_reaped(const struct probe *, uint64_t *);
+int	 probe_threads(const struct probe *, uint64_t *);
+int	 probe_children(const struct probe *, char *, size_t);
 int	 probe_pss(struct probe *, uint64_t *);
 int	 parse_statm(const char *, size_t, uint64_t, struct mem *);
 int	 parse_status_kib(const char *, size_t, const char *, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
+int	 parse_stat_threads(const char *, size_t, uint64_t *);
 void	 probe_close(struct probe *);
 
 /* tree.c: the processes watched */
@@ -196,7 +200,7 @@ struct tree {
 	unsigned int unknown;	/* processes of the tree that cannot be read */
 };
 int	 tree_open(struct tree *, pid_t, int, bool, bool);
-void	 tree_discover(struct tree *);
+void	 tree_discover(struct tree *, bool);
 int	 tree_sample(struct tree *, struct mem *);
 void	 tree_drop(struct tree *, size_t);
 pid_t	 tree_largest(const struct tree *);
@@ -404,6 +408,7 @@ struct meter {
 	uint64_t	 samples;
 	int64_t		 period_start;
 	int64_t		 discovered;	/* children last looked for */
+	int64_t		 threads_discovered; /* and those of all threads */
 	int64_t		 next_pss;
 };
 void	 meter_start(struct meter *, struct tree *, const struct target *,

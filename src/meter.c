@@ -29,7 +29,8 @@
 #include "memwatch.h"
 
 #define PERIOD_NS	(10 * 1000000LL)	/* marks at most every 10 ms */
-#define DISCOVER_NS	(10 * 1000000LL)	/* so is the search for children */
+#define DISCOVER_NS	(10 * 1000000LL)	/* so is the search for children, */
+#define THREADS_NS	(200 * 1000000LL)	/* of other threads than the main */
 #define PSS_EVERY_NS	NSEC_PER_SEC		/* PSS at most once a second, */
 #define PSS_SHARE	50			/* and at most 2% of the time */
 
@@ -181,11 +182,15 @@ meter_sample(struct meter *m, int64_t t, struct sample *s)
 	struct tree	*tr = m->tree;
 	struct mem	 total;
 	unsigned int	 seen = tr->seen;
+	bool		 threads;
 	int		 error;
 
 	if (t - m->discovered >= DISCOVER_NS) {
-		tree_discover(tr);
+		threads = t - m->threads_discovered >= THREADS_NS;
+		tree_discover(tr, threads);
 		m->discovered = t;
+		if (threads)
+			m->threads_discovered = t;
 		m->seg.processes += tr->seen - seen;
 	}
 	if ((error = tree_sample(tr, &total)) != 0) {
@@ -339,6 +344,7 @@ meter_start(struct meter *m, struct tree *tr, const struct target *tg,
 	m->pss = pss;
 	m->leave_alone = leave_alone;
 	m->discovered = -DISCOVER_NS;
+	m->threads_discovered = -THREADS_NS;
 	if (root->others)
 		others(m, root);
 	else if (leave_alone)

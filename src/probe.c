@@ -114,8 +114,10 @@ open_clear_refs(struct probe *p)
 int
 probe_open(struct probe *p, pid_t pid, int dirfd)
 {
+	char	 name[48];
+
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
-	p->stat_fd = p->pss_fd = -1;
+	p->stat_fd = p->pss_fd = p->children_fd = -1;
 	p->clear_errno = p->image_errno = p->stat_errno = 0;
 	p->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	if ((p->dir_fd = dirfd) == -1 && (p->dir_fd = proc_open_pid(pid)) == -1)
@@ -132,6 +134,8 @@ probe_open(struct probe *p, pid_t pid, int dirfd)
 		p->image_errno = errno;
 	if ((p->stat_fd = open_in(p, "stat", O_RDONLY)) == -1)
 		p->stat_errno = errno;
+	(void)snprintf(name, sizeof(name), "task/%d/children", (int)pid);
+	p->children_fd = open_in(p, name, O_RDONLY);
 	return 0;
 }
 
@@ -209,42 +213,21 @@ probe_mem(const struct probe *p, struct mem *m)
 	return parse_statm(buf, (size_t)n, p->page_size, m);
 }
 
-/*
- * Find the line "key value" in the contents of /proc/PID/status; return
- * where its value starts, blanks skipped, or NULL if there is none.
- */
+/* Skip the blanks after a key at s. */
 static const char *
-status_value(const char *buf, size_t len, const char *key)
+blanks(const char *s, const char *end)
 {
-	const char	*s, *end = buf + len;
-	size_t		 klen = strlen(key);
-
-	for (s = buf; s < end; s++) {
-		if ((s == buf || s[-1] == '\n') && (size_t)(end - s) >= klen &&
-		    memcmp(s, key, klen) == 0)
-			break;
-	}
-	if (s >= end)
-		return NULL;
-	for (s += klen; s < end && (*s == ' ' || *s == '\t'); s++)
-		continue;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
 	return s;
 }
 
-/*
- * Find "key   1234 kB" (key such as "VmHWM:", colon included, so that
- * "Pss:" is not "Pss_Anon:") in the contents of /proc/PID/status or
- * smaps_rollup.  Return 0 and the bytes, EINVAL if malformed, or ESRCH if
- * absent (no address space).
- */
-int
-parse_status_kib(const char *buf, size_t len, const char *key, uint64_t *v)
+/* Parse "1234 kB" at s; 0 and the bytes, or EINVAL. */
+static int
+kib_value(const char *s, const char *end, uint64_t *v)
 {
-	const char	*s, *end = buf + len;
 	uint64_t	 kib;
 
-	if ((s = status_value(buf, len, key)) == NULL)
-		return ESRCH;
 	if ((s = scan_u64(s, end, &kib)) == NULL ||
 	    (size_t)(end - s) < 3 || memcmp(s, " kB", 3) != 0 ||
 	    kib > UINT64_MAX / 1024)
@@ -253,11 +236,39 @@ parse_status_kib(const char *buf, size_t len, const char *key, uint64_t *v)
 	return 0;
 }
 
+/* Whether the line at s, end at most, begins with key. */
+static bool
+begins(const char *s, const char *end, const char *key, size_t klen)
+{
+	return (size_t)(end - s) >= klen && memcmp(s, key, klen) == 0;
+}
+
 /*
- * Read what a boundary needs of /proc/PID/status: the high-water mark,
- * the swapped-out bytes (NO_VALUE without a VmSwap line), the parent and
- * the name (escaped as labels are).  Return 0 or an errno; ESRCH: the
- * process has no memory left (a zombie).
+ * Find "key   1234 kB" (key such as "VmHWM:", colon included, so that
+ * "Pss:" is not "Pss_Anon:") at the start of a line of the contents of
+ * /proc/PID/status or smaps_rollup.  Return 0 and the bytes, EINVAL if
+ * malformed, or ESRCH if absent (no address space).
+ */
+int
+parse_status_kib(const char *buf, size_t len, const char *key, uint64_t *v)
+{
+	const char	*s, *nl, *end = buf + len;
+	size_t		 klen = strlen(key);
+
+	for (s = buf; s < end; s = nl + 1) {
+		if (begins(s, end, key, klen))
+			return kib_value(blanks(s + klen, end), end, v);
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			break;
+	}
+	return ESRCH;
+}
+
+/*
+ * Read what a boundary needs of /proc/PID/status, in one pass: the
+ * high-water mark, the swapped-out bytes (NO_VALUE without a VmSwap
+ * line), the parent and the name (escaped as labels are).  Return 0 or an
+ * errno; ESRCH: the process has no memory left (a zombie).
  */
 int
 probe_status(const struct probe *p, struct status *st)
@@ -266,27 +277,32 @@ probe_status(const struct probe *p, struct status *st)
 	const char	*s, *nl, *end;
 	uint64_t	 ppid;
 	ssize_t		 n;
-	int		 error;
+	int		 error = ESRCH;
 
 	if ((n = pread(p->status_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
-	end = buf + n;
-	if ((error = parse_status_kib(buf, (size_t)n, "VmHWM:",
-	    &st->hwm)) != 0)
-		return error;
-	if (parse_status_kib(buf, (size_t)n, "VmSwap:", &st->swap) != 0)
-		st->swap = NO_VALUE;
+	st->swap = NO_VALUE;
 	st->ppid = 0;
-	if ((s = status_value(buf, (size_t)n, "PPid:")) != NULL &&
-	    scan_u64(s, end, &ppid) != NULL && ppid <= INT_MAX)
-		st->ppid = (pid_t)ppid;
 	st->name[0] = '\0';
-	if ((s = status_value(buf, (size_t)n, "Name:")) != NULL) {
-		nl = memchr(s, '\n', (size_t)(end - s));
-		label_escape(s, (size_t)((nl != NULL ? nl : end) - s),
-		    st->name, sizeof(st->name));
+	for (s = buf, end = buf + n; s < end; s = nl + 1) {
+		if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
+			nl = end;
+		if (begins(s, nl, "VmHWM:", 6))
+			error = kib_value(blanks(s + 6, nl), nl, &st->hwm);
+		else if (begins(s, nl, "VmSwap:", 7) &&
+		    kib_value(blanks(s + 7, nl), nl, &st->swap) != 0)
+			st->swap = NO_VALUE;
+		else if (begins(s, nl, "PPid:", 5) &&
+		    scan_u64(blanks(s + 5, nl), nl, &ppid) != NULL &&
+		    ppid <= INT_MAX)
+			st->ppid = (pid_t)ppid;
+		else if (begins(s, nl, "Name:", 5)) {
+			s = blanks(s + 5, nl);
+			label_escape(s, (size_t)(nl - s), st->name,
+			    sizeof(st->name));
+		}
 	}
-	return 0;
+	return error;
 }
 
 /*
@@ -336,13 +352,12 @@ probe_new_image(struct probe *p, bool *changed)
 }
 
 /*
- * Find cminflt, the page faults of the children a process has waited for,
- * in the contents of /proc/PID/stat (field 11; the command name in field 2
- * may hold spaces and parentheses, so fields are counted from its last
- * ")").  Return 0 and the count, or EINVAL if malformed.
+ * Read field n (from 3) of the contents of /proc/PID/stat, a number.  The
+ * command name in field 2 may hold spaces and parentheses, so fields are
+ * counted from its last ")".  Return 0, or EINVAL if malformed.
  */
-int
-parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
+static int
+stat_field(const char *buf, size_t len, int n, uint64_t *v)
 {
 	const char	*s, *end = buf + len;
 	int		 field;
@@ -352,15 +367,34 @@ parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
 	if (s == buf)
 		return EINVAL;
 	/* s is just past ")": field 3 is next */
-	for (field = 3; field < 11; field++) {
+	for (field = 3; field < n; field++) {
 		if (s == end || *s != ' ')
 			return EINVAL;
 		for (s++; s < end && *s != ' '; s++)
 			continue;
 	}
-	if (s == end || scan_u64(s + 1, end, cminflt) == NULL)
+	if (s == end || scan_u64(s + 1, end, v) == NULL)
 		return EINVAL;
 	return 0;
+}
+
+/*
+ * Find cminflt, the page faults of the children a process has waited for,
+ * in the contents of /proc/PID/stat (field 11; the command name in field 2
+ * may hold spaces and parentheses, so fields are counted from its last
+ * ")").  Return 0 and the count, or EINVAL if malformed.
+ */
+int
+parse_stat_cminflt(const char *buf, size_t len, uint64_t *cminflt)
+{
+	return stat_field(buf, len, 11, cminflt);
+}
+
+/* The number of threads, field 20 of /proc/PID/stat; 0 or EINVAL. */
+int
+parse_stat_threads(const char *buf, size_t len, uint64_t *threads)
+{
+	return stat_field(buf, len, 20, threads);
 }
 
 /*
@@ -380,6 +414,37 @@ probe_reaped(const struct probe *p, uint64_t *cminflt)
 	if ((n = pread(p->stat_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
 	return parse_stat_cminflt(buf, (size_t)n, cminflt);
+}
+
+/* The number of the process's threads, from its stat file; 0 or an errno. */
+int
+probe_threads(const struct probe *p, uint64_t *threads)
+{
+	char	 buf[1024];
+	ssize_t	 n;
+
+	if (p->stat_fd == -1)
+		return p->stat_errno;
+	if ((n = pread(p->stat_fd, buf, sizeof(buf), 0)) == -1)
+		return errno;
+	return parse_stat_threads(buf, (size_t)n, threads);
+}
+
+/*
+ * Read the children of the process's main thread (task/PID/children, kept
+ * open) into buf, NUL-terminated.  Return 0, or an errno.
+ */
+int
+probe_children(const struct probe *p, char *buf, size_t size)
+{
+	ssize_t	 n;
+
+	if (p->children_fd == -1)
+		return ENOENT;
+	if ((n = pread(p->children_fd, buf, size - 1, 0)) == -1)
+		return errno;
+	buf[n] = '\0';
+	return 0;
 }
 
 /*
@@ -430,6 +495,8 @@ probe_close(struct probe *p)
 		(void)close(p->pss_fd);
 	if (p->dir_fd != -1)
 		(void)close(p->dir_fd);
+	if (p->children_fd != -1)
+		(void)close(p->children_fd);
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
-	p->stat_fd = p->pss_fd = p->dir_fd = -1;
+	p->stat_fd = p->pss_fd = p->dir_fd = p->children_fd = -1;
 }

@@ -189,19 +189,44 @@ adopt(struct tree *t, pid_t pid)
 		unknown(t, pid, error);
 }
 
-/* The children of pid listed in the children file of each of its threads. */
+/* Take in every pid listed in buf, a children file's contents. */
 static void
-children_of(struct tree *t, pid_t pid)
+adopt_list(struct tree *t, const char *buf)
+{
+	const char	*s;
+	char		*end;
+	long		 child;
+
+	for (s = buf; *s != '\0'; s = end) {
+		child = strtol(s, &end, 10);
+		if (end == s || child <= 0 || child > INT_MAX)
+			break;
+		adopt(t, (pid_t)child);
+	}
+}
+
+/*
+ * The children of member i: those its main thread forked, from the file
+ * kept open; with threads, also those of its other threads, whose files
+ * are opened afresh, as threads come and go.
+ */
+static void
+children_of(struct tree *t, size_t i, bool threads)
 {
 	char		 name[PATH_MAX], buf[4096];
 	struct dirent	*d;
-	const char	*s;
+	uint64_t	 nthreads;
 	ssize_t		 n;
-	char		*end;
+	pid_t		 pid = t->m[i].pid;
 	DIR		*dir;
 	int		 fd;
-	long		 child;
 
+	if (probe_children(&t->m[i].probe, buf, sizeof(buf)) == 0)
+		adopt_list(t, buf);
+	/* adopt() may have moved the members: t->m[i] afresh */
+	if (!threads || probe_threads(&t->m[i].probe, &nthreads) != 0 ||
+	    nthreads <= 1)
+		return;
 	(void)snprintf(name, sizeof(name), "%d/task", (int)pid);
 	if ((fd = proc_open(name, O_RDONLY | O_DIRECTORY)) == -1)
 		return;
@@ -210,19 +235,15 @@ children_of(struct tree *t, pid_t pid)
 		return;
 	}
 	while ((d = readdir(dir)) != NULL) {
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+		if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
+		    strtol(d->d_name, NULL, 10) == pid)
 			continue;
 		(void)snprintf(name, sizeof(name), "%d/task/%s/children",
 		    (int)pid, d->d_name);
 		if ((n = read_small(name, buf, sizeof(buf) - 1)) == -1)
 			continue;	/* the thread has ended */
 		buf[n] = '\0';
-		for (s = buf; *s != '\0'; s = end) {
-			child = strtol(s, &end, 10);
-			if (end == s || child <= 0 || child > INT_MAX)
-				break;
-			adopt(t, (pid_t)child);
-		}
+		adopt_list(t, buf);
 	}
 	(void)closedir(dir);
 }
@@ -262,11 +283,13 @@ scan_parents(struct tree *t)
 }
 
 /*
- * Find the members born since the last call.  A member added here is
+ * Find the members born since the last call: the children of each
+ * member's main thread, and with threads, those of its other threads (a
+ * file each to open: the caller keeps this rarer).  A member added here is
  * searched for children too, so a whole new subtree is found at once.
  */
 void
-tree_discover(struct tree *t)
+tree_discover(struct tree *t, bool threads)
 {
 	if (!t->children)
 		return;
@@ -283,7 +306,7 @@ tree_discover(struct tree *t)
 		return;
 	}
 	for (size_t i = 0; i < t->n; i++)
-		children_of(t, t->m[i].pid);
+		children_of(t, i, threads);
 }
 
 /*
