@@ -28,13 +28,19 @@
 #define INTERVAL_DEFAULT	(100 * 1000000LL)	/* 100 ms */
 #define INTERVAL_MIN		(100 * 1000LL)		/* 100 us */
 #define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
+#define LIMIT_INTERVAL		(1000000LL)		/* 1 ms near the limit */
 
 /* long options without a letter */
-enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS, OPT_METRICS, OPT_PLOT };
+enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS, OPT_METRICS, OPT_PLOT,
+	OPT_LIMIT, OPT_LIMIT_INTERVAL, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
 
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "interval",	required_argument,	NULL,	'i' },
+	{ "limit",	required_argument,	NULL,	OPT_LIMIT },
+	{ "limit-interval", required_argument,	NULL,	OPT_LIMIT_INTERVAL },
+	{ "limit-kill",	required_argument,	NULL,	OPT_LIMIT_KILL },
+	{ "limit-signal", required_argument,	NULL,	OPT_LIMIT_SIGNAL },
 	{ "metrics",	required_argument,	NULL,	OPT_METRICS },
 	{ "no-children", no_argument,		NULL,	OPT_NO_CHILDREN },
 	{ "no-reset",	no_argument,		NULL,	OPT_NO_RESET },
@@ -89,6 +95,20 @@ help(void)
 	    "      --pss          proportional set size too (at most 1/s)\n"
 	    "      --no-reset     never reset high-water marks (peaks sampled)\n"
 	    "  -q, --quiet        no lines on standard error but warnings\n"
+	    "      --limit=SIZE   interrupt the command when its memory passes "
+	    "SIZE:\n"
+	    "                     300M, 1.5G (K, M, G, T: powers of 1024), or "
+	    "N% of what\n"
+	    "                     it may use (its cgroup's limit, MEM_LIMIT, "
+	    "MemTotal)\n"
+	    "      --limit-signal=SIG  the signal sent at the limit (default "
+	    "INT)\n"
+	    "      --limit-interval=T  sample every T within 20% of the limit "
+	    "(default 1ms)\n"
+	    "      --limit-kill=SIZE   SIGKILL the largest process but the "
+	    "command's\n"
+	    "                     own when memory passes SIZE (default: "
+	    "never)\n"
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version\n"
 	    "\n"
@@ -240,6 +260,22 @@ add_notebook_plot(struct options *opt, const struct fifo *f,
 		opt->noutputs++;
 }
 
+/* Parse s, the value of option name, as a sampling interval, or exit. */
+static int64_t
+interval(const char *s, const char *name)
+{
+	const char	*errstr;
+	int64_t		 ns;
+
+	if (parse_duration(s, &ns, &errstr) == -1)
+		errx(EXIT_USAGE, "%s %s: %s", name, s, errstr);
+	if (ns < INTERVAL_MIN)
+		errx(EXIT_USAGE, "%s %s: below the minimum of 100us", name, s);
+	if (ns > INTERVAL_MAX)
+		errx(EXIT_USAGE, "%s %s: above the maximum of 1 hour", name, s);
+	return ns;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -249,11 +285,15 @@ main(int argc, char *argv[])
 	static struct run_info info;	/* the sinks keep it */
 	const char	*errstr;
 	char		 buf[32];
+	uint64_t	 bytes;
+	uint32_t	 ppm;
 	int		 ch, status;
 
 	keep_std_fds();
 	opt.interval_ns = INTERVAL_DEFAULT;
 	opt.children = true;
+	opt.limit_signal = SIGINT;
+	opt.limit_interval_ns = LIMIT_INTERVAL;
 
 	while ((ch = getopt_long(argc, argv, "+hi:o:P:p:qs:V", longopts,
 	    NULL)) != -1) {
@@ -279,16 +319,27 @@ main(int argc, char *argv[])
 		case 'h':
 			help();
 		case 'i':
-			if (parse_duration(optarg, &opt.interval_ns,
-			    &errstr) == -1)
-				errx(EXIT_USAGE, "interval %s: %s", optarg,
+			opt.interval_ns = interval(optarg, "interval");
+			break;
+		case OPT_LIMIT:
+			/* checked now, resolved once the process is known */
+			if (parse_limit(optarg, &bytes, &ppm, &errstr) == -1)
+				errx(EXIT_USAGE, "limit %s: %s", optarg, errstr);
+			opt.limit = optarg;
+			break;
+		case OPT_LIMIT_INTERVAL:
+			opt.limit_interval_ns = interval(optarg,
+			    "limit-interval");
+			break;
+		case OPT_LIMIT_KILL:
+			if (parse_size(optarg, &opt.limit_kill, &errstr) == -1)
+				errx(EXIT_USAGE, "limit-kill %s: %s", optarg,
 				    errstr);
-			if (opt.interval_ns < INTERVAL_MIN)
-				errx(EXIT_USAGE, "interval %s: below the "
-				    "minimum of 100us", optarg);
-			if (opt.interval_ns > INTERVAL_MAX)
-				errx(EXIT_USAGE, "interval %s: above the "
-				    "maximum of 1 hour", optarg);
+			break;
+		case OPT_LIMIT_SIGNAL:
+			if ((opt.limit_signal = parse_signal(optarg)) == 0)
+				errx(EXIT_USAGE, "limit-signal %s: no such "
+				    "signal", optarg);
 			break;
 		case 'o':
 			add_output(&opt, &sink_samples, optarg);
@@ -343,6 +394,12 @@ main(int argc, char *argv[])
 		    (status = open_tree(&w, &opt)) != 0)
 			return status;
 	}
+	/* a launched command is in memwatch's cgroup until it moves */
+	guard_init(&w.guard, opt.limit_kill, opt.limit_signal, opt.interval_ns,
+	    opt.limit_interval_ns);
+	if (opt.limit != NULL && (status = guard_limit(&w.guard, opt.limit,
+	    opt.pid != 0 ? opt.pid : getpid(), opt.quiet)) != 0)
+		return status;
 	describe(&info, &opt);
 	if ((status = sinks_open(opt.outputs, opt.noutputs, &info)) != 0)
 		return status;
