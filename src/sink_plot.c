@@ -359,6 +359,8 @@ band_label(const struct band *b, char *out, size_t size)
 static void
 add_header(struct plot *p, const struct tally *t, struct textbuf *b)
 {
+	const struct unit *u;
+
 	textbuf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 	    "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans "
@@ -377,8 +379,9 @@ add_header(struct plot *p, const struct tally *t, struct textbuf *b)
 	textbuf_printf(b, "</text>\n<text id=\"summary\" x=\"%d\" y=\"44\" "
 	    "font-size=\"12\">peak ", X0);
 	add_size(b, (double)t->peak_rss, false);
-	textbuf_printf(b, " \xc2\xb7 %.2f s \xc2\xb7 %u segment%s%s</text>\n",
-	    (double)t->elapsed_ns / NSEC_PER_SEC, t->segments,
+	u = unit_for(time_units, 4, (double)t->elapsed_ns);
+	textbuf_printf(b, " \xc2\xb7 %.2f %s \xc2\xb7 %u segment%s%s</text>\n",
+	    (double)t->elapsed_ns / u->size, u->name, t->segments,
 	    t->segments == 1 ? "" : "s", t->ended ? "" : " so far, running");
 }
 

@@ -1,9 +1,9 @@
 # notebook_plot.py: %memwatch plot in an IPython shell run in this process,
 # for plot.bats.
 #
-# usage: python3 notebook_plot.py PYTHONDIR
+# usage: python3 notebook_plot.py
 #
-# Loads the extension from PYTHONDIR (it starts a memwatch of its own,
+# Loads the extension (from $PYTHONPATH; it starts a memwatch of its own,
 # $MEMWATCH_BINARY), runs two cells that allocate and free 50 MiB, then
 # "%memwatch plot", and checks what it returned: an IPython SVG whose
 # bands are the cells, each with its label, and whose open segment is the
@@ -13,9 +13,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-sys.path.insert(0, sys.argv[1])
-
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell
 
 NS = "{http://www.w3.org/2000/svg}"
 

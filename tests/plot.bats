@@ -191,3 +191,18 @@ plateau() {
 	[[ "$stderr" == *"nowhere/run.svg"* ]]
 	[ ! -e child ]
 }
+
+@test "attached and stopped by SIGTERM, memwatch leaves the plot and metrics whole, ended" {
+	"$WORKLOAD" pidfile target alloc 20 waitsig &
+	wait_for target .
+	"$MEMWATCH" -q -i 10ms --plot run.svg --metrics run.prom -p "$(cat target)" &
+	local mw=$!
+	wait_for run.prom memwatch_running
+	kill -TERM $mw
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	grep -q 'data-ended="1"' run.svg
+	"$PYTHON" -c 'import sys, xml.etree.ElementTree as ET; ET.parse(sys.argv[1])' run.svg
+	grep -q '^memwatch_running{.*} 0$' run.prom
+	kill -USR2 "$(cat target)"
+}

@@ -81,6 +81,14 @@ def _limit(session, args):
     session.ask_limit(args)
 
 
+@subcommand("plot")
+def _plot(session, args):
+    """the session so far as memwatch draws it, cells as labelled bands"""
+    no_args("plot", args)
+    from ._plot import show
+    return show(session)
+
+
 # New subcommands go above this line, each a decorated function.
 
 
