@@ -3,7 +3,8 @@
 #
 #	run.sh memwatch bindir results
 #
-# bindir holds the helpers built by make bench: floor and spikes.
+# bindir holds the helpers built by make bench: floor and spikes.  Section 8
+# (process trees) uses the tests' workload, tests/alloc beside bindir.
 # Runs each section of the benchmark in turn, each writing its CSV into the
 # results directory, then report.py, which turns the CSVs into latest.md.
 # It installs nothing: a missing peer is named with the Debian package that
@@ -38,6 +39,15 @@ NUMPY=yes
 	NUMPY=
 	echo "bench: numpy not found (Debian package python3-numpy): section 6 is skipped" >&2
 }
+# section 8: process trees, built from the tests' workload
+ALLOC=$(dirname "$2")/tests/alloc
+if [ -x "$ALLOC" ]; then
+	SECTIONS="$SECTIONS tree_cost tree_instructions tree_accuracy"
+else
+	echo "bench: $ALLOC not built (make tests/alloc): section 8 is skipped" >&2
+	ALLOC=
+fi
+export ALLOC
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 trap 'exit 130' INT TERM
