@@ -3,7 +3,8 @@
 Paths come from bench/run.sh through the environment: MEMWATCH, FLOOR,
 SPIKES (the binaries), RESULTS (where the CSVs go), SCRATCH (a temporary
 directory), MPROF, PIDSTAT and VALGRIND (empty when that peer is missing),
-NUMPY (empty without numpy).
+NUMPY (empty without numpy).  ALLOC: the tests' workload (tests/alloc),
+which section 8 builds its trees with; empty when it is not built.
 """
 
 import csv
@@ -23,6 +24,7 @@ MPROF = os.environ.get("MPROF", "")
 VALGRIND = os.environ.get("VALGRIND", "")
 PIDSTAT = os.environ.get("PIDSTAT", "")
 NUMPY = os.environ.get("NUMPY", "")
+ALLOC = os.environ.get("ALLOC", "")
 PYTHON = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIB = 1024 * 1024

@@ -372,6 +372,205 @@ SECTIONS = (
 )
 
 
+# Section 8, process trees: its targets, rows and tables.
+TREE_MPROF_RATIO_MIN = 10.0     # mprof ÷ memwatch on the 8-worker tree
+TREE_THREADS_RATIO_MAX = 2.0    # 64 threads ÷ 1: discovery may not dominate
+TREE_TOLERANCE = 0.02           # of the reference, for a peak to be right
+TREE_PAIRS = (("mprof --include-children", "memwatch -o"),
+              ("mprof --multiprocess", "memwatch -o -P"))
+TREE_COST_TOOLS = ("timer loop", "memwatch -o", "memwatch -o -P",
+                   "mprof --include-children", "mprof --multiprocess")
+
+
+def tree_skipped():
+    """Return the summary row of a section 8 without its workload."""
+    return [["8", "process trees", "skipped: tests/alloc not built", "",
+             ""]], []
+
+
+def tree_cost():
+    """Section 8: CPU of watching a tree of 8 workers, and of discovery."""
+    rows = read_csv("tree_cost.csv")
+    if not rows:
+        return tree_skipped()
+    runs = defaultdict(dict)    # (case, interval, rep) -> tool -> µs per s
+    rate = defaultdict(dict)    # (interval, rep) -> mprof tool -> samples/s
+    nominal = {}
+    for r in rows:
+        runs[r["case"], r["interval"], r["rep"]][r["tool"]] = (
+            int(r["cpu_ns"]) / float(r["span_s"]) / 1000)
+        nominal[r["interval"]] = 1 / float(r["interval_s"])
+        if r["samples"]:
+            rate[r["interval"], r["rep"]][r["tool"]] = (
+                int(r["samples"]) / float(r["span_s"]))
+
+    def paired(case, interval, num, den):
+        return [(rep, t[num] / t[den])
+                for (c, i, rep), t in runs.items()
+                if c == case and i == interval and num in t and den in t]
+
+    intervals = list(dict.fromkeys(r["interval"] for r in rows))
+    detail, summary = [], []
+    for interval in intervals:
+        cell = {tool: [t[tool] for (c, i, _), t in runs.items()
+                       if c == "8 workers" and i == interval and tool in t]
+                for tool in TREE_COST_TOOLS}
+        detail.append([interval] + [spread(cell[tool], "{:.0f}")
+                                    for tool in TREE_COST_TOOLS] +
+                      [spread([t[num] for (i, _), t in rate.items()
+                               if i == interval and num in t], "{:.0f}")
+                       for num, _ in TREE_PAIRS])
+        for num, den in TREE_PAIRS:
+            q = paired("8 workers", interval, num, den)
+            if not q:
+                continue
+            ratio = [v for _, v in q]
+            summary.append([
+                "8", f"CPU on a tree of 8 workers, {num} ÷ {den} at "
+                f"{interval} (paired runs)", spread(ratio, "{:.1f}×"),
+                f"≥ {TREE_MPROF_RATIO_MIN:g}×",
+                verdict(statistics.median(ratio) >= TREE_MPROF_RATIO_MIN)])
+            taken = [rate[interval, rep][num] for rep, _ in q]
+            if statistics.median(taken) < 0.9 * nominal[interval]:
+                per_sample = [v * nominal[interval] /
+                              rate[interval, rep][num] for rep, v in q]
+                summary.append([
+                    "8", f"CPU per sample, {num} ÷ {den} at {interval} "
+                    f"({num.split()[0]} takes "
+                    f"{statistics.median(taken):.0f} of "
+                    f"{nominal[interval]:.0f} samples/s)",
+                    spread(per_sample, "{:.1f}×"), "", "info"])
+    if not MPROF:
+        summary.append(["8", "CPU on a tree, mprof", missing("mprof"), "",
+                        ""])
+    threads = {case: [t["memwatch"] for (c, _, _), t in runs.items()
+                      if c == case]
+               for case in ("1 thread", "64 threads")}
+    pairs = [(runs["64 threads", "10ms", rep]["memwatch"],
+              runs["1 thread", "10ms", rep]["memwatch"])
+             for (c, _, rep) in runs if c == "64 threads"]
+    q = [many / one for many, one in pairs]
+    summary.append([
+        "8", "CPU of discovery: memwatch at 10ms on 64 threads ÷ on 1 "
+        "(paired runs)", spread(q, "{:.1f}×"),
+        f"≤ {TREE_THREADS_RATIO_MAX:g}×",
+        verdict(statistics.median(q) <= TREE_THREADS_RATIO_MAX)])
+    # 63 more threads, 100 ticks a second
+    summary.append(["8", "CPU of discovery per thread per tick at 10ms "
+                    "(µs)", spread([(many - one) / 63 / nominal["10ms"]
+                                    for many, one in pairs], "{:.2f}"),
+                    "", "info"])
+    lines = ["On-CPU µs per second of watching a tree of 8 idle workers "
+             "(10 MiB each) and their parent, measured as in section 1 "
+             "(schedstat, start-up excluded, alone on one CPU): median "
+             "(min–max, runs).  memwatch -o writes its samples as mprof "
+             "writes its line; -P adds a row per process, as "
+             "--multiprocess adds a line per child.  The timer loop is the "
+             "cost of the wakeups alone.", ""]
+    lines += table(["interval"] + list(TREE_COST_TOOLS) +
+                   [f"samples/s, {num}" for num, _ in TREE_PAIRS], detail)
+    lines += ["", "memwatch at 10ms (no outputs) on one process of 1 "
+              "thread and of 64 (tests/alloc `threads`), on-CPU µs per "
+              "second: each thread has a children file that discovery "
+              "reads.", ""]
+    lines += table(["process", "memwatch µs/s"],
+                   [[case, spread(v, "{:.0f}")]
+                    for case, v in threads.items()])
+    return summary, lines
+
+
+def tree_instructions():
+    """Section 8: user-space instructions per member and per thread."""
+    if not VALGRIND:
+        return [["8", "instructions per member", missing("valgrind"), "",
+                 ""]], []
+    rows = read_csv("tree_instructions.csv")
+    if not rows:
+        return tree_skipped()
+    per = defaultdict(dict)     # rep -> workload -> instructions per sample
+    for (rep, workload), runs in by(rows, "rep", "workload").items():
+        short, long = sorted(runs, key=lambda r: int(r["hold_ms"]))
+        per[rep][workload] = (
+            (int(long["instructions"]) - int(short["instructions"])) /
+            (int(long["samples"]) - int(short["samples"])))
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    derived = {
+        "per member of a tree, (16 processes − 1 process) ÷ 15":
+            [(w["16 processes"] - w["1 process"]) / 15
+             for w in per.values()],
+        "per thread, (64 threads − 1 process) ÷ 64":
+            [(w["64 threads"] - w["1 process"]) / 64 for w in per.values()],
+    }
+    lines = ["User-space instructions per sample at 10ms (`valgrind "
+             "--tool=callgrind`, a run of 1.5 s minus one of 0.5 s, "
+             "divided by the samples between), where every sample also "
+             "looks for children and, in a tree, reads and resets each "
+             "member's mark: median (min–max, runs).", ""]
+    lines += table(["workload", "instructions per sample"],
+                   [[w, spread([p[w] for p in per.values()], "{:.0f}")]
+                    for w in workloads] +
+                   [[k, spread(v, "{:.0f}")] for k, v in derived.items()])
+    summary = [["8", f"instructions per sample at 10ms, {k}",
+                spread(v, "{:.0f}"), "", "info"]
+               for k, v in derived.items()]
+    return summary, lines
+
+
+def tree_accuracy():
+    """Section 8: tree peaks against their references, beside mprof."""
+    rows = read_csv("tree_accuracy.csv")
+    if not rows:
+        return tree_skipped()
+    detail, summary = [], []
+    right = defaultdict(list)   # (workload, tool, interval) -> 1 if within
+    for (workload, phase, tool), runs in by(rows, "workload", "phase",
+                                            "tool").items():
+        expected = int(runs[0]["expected_bytes"])
+        got = [int(r["reported_bytes"]) for r in runs]
+        within = [abs(g - expected) <= TREE_TOLERANCE * expected
+                  for g in got]
+        right[workload, tool, runs[0]["interval"]] += within
+        kinds = sorted({r["peak_kind"] for r in runs} - {""})
+        detail.append([workload, phase, f"{expected / MIB:.2f}",
+                       f"{tool} at {runs[0]['interval']}",
+                       spread([g / MIB for g in got], "{:.2f}"),
+                       "/".join(kinds) or "—",
+                       spread([100 * (g - expected) / expected for g in got],
+                              "{:+.1f}"),
+                       f"{sum(within)} of {len(within)}"])
+    for (workload, tool, interval), within in right.items():
+        what = [f"tree peaks within 2%, {workload} (phases × runs), {tool} "
+                f"at {interval}", f"{sum(within)} of {len(within)}"]
+        if tool == "memwatch":
+            summary.append(["8"] + what + [f"{len(within)}/{len(within)}",
+                                           verdict(all(within))])
+        else:
+            summary.append(["8"] + what + ["", "info"])
+    if not MPROF:
+        summary.append(["8", "tree peaks, mprof", missing("mprof"), "", ""])
+    lines = ["Peaks of trees made by tests/alloc: stages (a shell runs "
+             "programs of 200, 300 and 100 MiB in turn, a phase each), "
+             "workers (4 hold 100 MiB at once), spike (one worker of a live "
+             "tree touches 100 MiB for 5 ms).  MiB and error %: median "
+             "(min–max, runs).  References, measured apart: a stage's own "
+             "peak (its ru_maxrss, run alone) plus the shell's RSS; 400 MiB "
+             "plus the parent's RSS; the spike's 100 MiB, set against the "
+             "segment's peak above end (memwatch) or the highest sample "
+             "above the plateau (mprof).  mprof is `mprof run "
+             "--include-children`, its phases cut from its timeline at the "
+             "times the shell wrote.  Kind: memwatch's peak_kind.", ""]
+    lines += table(["workload", "phase", "reference", "tool", "reported",
+                    "kind", "error %", "within 2%"], detail)
+    return summary, lines
+
+
+SECTIONS += (
+    ("8. Process trees: cost", tree_cost),
+    ("8. Process trees: instructions per member", tree_instructions),
+    ("8. Process trees: accuracy", tree_accuracy),
+)
+
+
 def main():
     conditions = [[r["key"], r["value"]] for r in read_csv("conditions.csv")]
     with open("/proc/loadavg") as f:

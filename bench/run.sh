@@ -4,7 +4,8 @@
 #	run.sh memwatch bindir results
 #
 # bindir holds the helpers built by make bench: floor and spikes; ALLOC in
-# the environment names the tests' workload (tests/alloc), for the guard.
+# the environment names the tests' workload (tests/alloc), for the guard
+# (section 7) and the process trees (section 8).
 # Runs each section of the benchmark in turn, each writing its CSV into the
 # results directory, then report.py, which turns the CSVs into latest.md.
 # It installs nothing: a missing peer is named with the Debian package that
@@ -39,6 +40,15 @@ NUMPY=yes
 	NUMPY=
 	echo "bench: numpy not found (Debian package python3-numpy): section 6 is skipped" >&2
 }
+# section 8: process trees, built from the tests' workload
+ALLOC=${ALLOC-}
+if [ -x "$ALLOC" ]; then
+	SECTIONS="$SECTIONS tree_cost tree_instructions tree_accuracy"
+else
+	echo "bench: no tests/alloc in ALLOC (make bench sets it): section 8 is skipped" >&2
+	ALLOC=
+fi
+export ALLOC
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 trap 'exit 130' INT TERM
