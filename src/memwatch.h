@@ -135,6 +135,7 @@ struct probe {
 	int	 image_errno;	/* why image_fd is -1 */
 	int	 stat_fd;	/* /proc/PID/stat, for the children it reaped */
 	int	 stat_errno;	/* why stat_fd is -1 */
+	int	 lost_errno;	/* why statm, reopened after execve(2), is -1 */
 	int	 pss_fd;	/* /proc/PID/smaps_rollup, opened on first use */
 	int	 children_fd;	/* /proc/PID/task/PID/children, the main thread's */
 	uint64_t page_size;

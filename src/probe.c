@@ -118,7 +118,7 @@ probe_open(struct probe *p, pid_t pid, int dirfd)
 
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
 	p->stat_fd = p->pss_fd = p->children_fd = -1;
-	p->clear_errno = p->image_errno = p->stat_errno = 0;
+	p->clear_errno = p->image_errno = p->stat_errno = p->lost_errno = 0;
 	p->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	if ((p->dir_fd = dirfd) == -1 && (p->dir_fd = proc_open_pid(pid)) == -1)
 		return errno;
@@ -208,6 +208,8 @@ probe_mem(const struct probe *p, struct mem *m)
 	char	 buf[128];
 	ssize_t	 n;
 
+	if (p->statm_fd == -1)
+		return p->lost_errno;
 	if ((n = pread(p->statm_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
 	return parse_statm(buf, (size_t)n, p->page_size, m);
@@ -324,6 +326,15 @@ probe_self_hwm(uint64_t *hwm)
 	return parse_status_kib(buf, len, "VmHWM:", hwm);
 }
 
+/* Open name again in place of *fd, so that the kernel checks anew. */
+static void
+reopen(struct probe *p, int *fd, const char *name)
+{
+	(void)close(*fd);
+	if ((*fd = open_in(p, name, O_RDONLY)) == -1)
+		p->lost_errno = errno;
+}
+
 /*
  * Learn whether pid has executed a program since probe_open() or the last
  * call, and follow the new one, with the kernel's permission checks made
@@ -347,6 +358,9 @@ probe_new_image(struct probe *p, bool *changed)
 		if ((p->image_fd = open_in(p, "maps", O_RDONLY)) == -1)
 			p->image_errno = errno;
 		open_clear_refs(p);
+		/* hidden now (hidepid): read no more through the old fds */
+		reopen(p, &p->statm_fd, "statm");
+		reopen(p, &p->status_fd, "status");
 	}
 	return 0;
 }

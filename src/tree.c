@@ -127,6 +127,18 @@ add(struct tree *t, pid_t pid, int dirfd)
 	return 0;
 }
 
+/*
+ * The error of a process's /proc files: ENOENT for one that is not there
+ * but alive is EACCES, hidden from us (hidepid).
+ */
+static int
+hidden(pid_t pid, int error)
+{
+	if (error == ENOENT && (kill(pid, 0) == 0 || errno == EPERM))
+		return EACCES;
+	return error;
+}
+
 /* A process of the tree that cannot be watched: counted, said once. */
 static void
 unknown(struct tree *t, pid_t pid, int error)
@@ -181,11 +193,7 @@ adopt(struct tree *t, pid_t pid)
 	/* memwatch itself, attached to a process that started it */
 	if (pid <= 0 || pid == t->self || find(t, pid) != NULL)
 		return;
-	/* not there, but alive: hidden from us (hidepid) */
-	if ((error = add(t, pid, -1)) == ENOENT &&
-	    (kill(pid, 0) == 0 || errno == EPERM))
-		error = EACCES;
-	if (error != 0)
+	if ((error = hidden(pid, add(t, pid, -1))) != 0)
 		unknown(t, pid, error);
 }
 
@@ -333,7 +341,8 @@ tree_sample(struct tree *t, struct mem *total)
 				i++;
 				continue;
 			}
-			if (error == ESRCH) {
+			error = hidden(t->m[i].pid, error);
+			if (error == ESRCH || error == ENOENT) {
 				tree_drop(t, i);
 				continue;
 			}
