@@ -60,14 +60,20 @@ def leader(argv):
     pid = os.fork()
     if pid == 0:
         try:
+            # in the terminal's foreground before it runs, whichever of
+            # the two of us comes first, as a shell does for a job
             os.setpgid(0, 0)
+            os.tcsetpgrp(0, os.getpid())
             signal.signal(signal.SIGTTOU, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execvp(argv[0], argv)
         finally:
             os._exit(127)
-    os.setpgid(pid, pid)
-    os.tcsetpgrp(0, pid)
+    try:
+        os.setpgid(pid, pid)
+        os.tcsetpgrp(0, pid)
+    except PermissionError:
+        pass        # it has run already: it did both itself
     status = 0
     while True:
         try:
