@@ -81,6 +81,17 @@ open_private_dir(int dirfd, const char *name, const char *path)
 	return -1;
 }
 
+/* Remove what memwatch and the snippet make in the PID directory dirfd. */
+static void
+remove_files(int dirfd)
+{
+	static const char *const names[] = { "marker", "reply", "limit",
+	    "limit.new" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		(void)unlinkat(dirfd, names[i], 0);
+}
+
 /*
  * Make the directory for pid.  One left by a memwatch that died is taken
  * over; one whose marker FIFO still has a reader belongs to a live
@@ -111,8 +122,7 @@ make_pid_dir(int userfd, const char *name, const char *path)
 		warnx("%s: in use by another memwatch", path);
 		return -1;
 	}
-	(void)unlinkat(fd, "marker", 0);
-	(void)unlinkat(fd, "reply", 0);
+	remove_files(fd);
 	return fd;
 }
 
@@ -219,14 +229,44 @@ fifo_drain_lines(struct fifo *f, marker_fn *fn, void *arg)
 		fifo_read_lines(f, (size_t)n, fn, arg);
 }
 
+/*
+ * Take the file name that the IPython snippet left in the directory: its
+ * first line, into buf (size bytes, NUL-terminated), and remove it.  Only
+ * a regular file is read.  Return 0, ENOENT if there is none, or another
+ * errno.
+ */
+int
+fifo_take(const struct fifo *f, const char *name, char *buf, size_t size)
+{
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, error = 0;
+
+	if (f->dirfd == -1)
+		return ENOENT;
+	if ((fd = openat(f->dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errno;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		error = EINVAL;
+	else if ((n = read(fd, buf, size - 1)) == -1)
+		error = errno;
+	else {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+	}
+	(void)close(fd);
+	(void)unlinkat(f->dirfd, name, 0);
+	return error;
+}
+
 /* Remove the FIFOs and their directory; safe to call more than once. */
 void
 fifo_remove(struct fifo *f)
 {
 	if (f->dirfd == -1)
 		return;
-	(void)unlinkat(f->dirfd, "marker", 0);
-	(void)unlinkat(f->dirfd, "reply", 0);
+	remove_files(f->dirfd);
 	(void)close(f->dirfd);
 	f->dirfd = -1;
 	if (f->fd != -1)

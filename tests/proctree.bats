@@ -44,9 +44,13 @@ stop_root() {
 	mkdir "$fake/4190003/statm"	# read(2) of it fails: EISDIR
 	printf '4190001 4190002 4190003 ' > "$fake/$root/task/$root/children"
 	: > "$fake/4190001/task/4190001/children"
-	mw -q -i 20ms -o out.csv -s seg.csv -P proc.csv -p $root 2> err &
+	"$MEMWATCH" -q -i 20ms -o out.csv -s seg.csv -P proc.csv -p $root 2> err &
 	local mw=$!
-	stop_root
+	wait_rows out.csv 3
+	# a boundary while all live, then the end
+	kill -USR1 $mw
+	wait_rows seg.csv 1
+	kill $root
 	wait_status $mw
 	cat err
 	[ "$status" -eq 0 ]
@@ -58,6 +62,8 @@ stop_root() {
 	# said once, and no exact or upper peak claimed with a process unread
 	[ "$(grep -c 'pid 4190003, in the tree, cannot be read' err)" -eq 1 ]
 	[ "$(field peak_kind 1 seg.csv)" = sampled ]
+	# VmSwap, 8 kB planted in each of the two read
+	[ "$(field end_swap_bytes 1 seg.csv)" -eq 16384 ]
 	# never written to: a planted directory is not the kernel's procfs
 	[ ! -e "$fake/$root/clear_refs" ]
 }

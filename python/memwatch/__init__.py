@@ -15,7 +15,7 @@ mark), and the process total:
 Start it with ``%load_ext memwatch`` (or ``ipython --ext memwatch``, or
 ``c.InteractiveShellApp.extensions = ['memwatch']``, or the Jupyter kernel
 "Python 3 (memwatch)"): a process no memwatch watches gets one of its own,
-``memwatch -q --no-children -p PID``, which ends with the process or
+``memwatch -q -p PID``, which ends with the process or
 ``%unload_ext``.
 
 From code: ``memwatch.measurements`` (the last cell, Measurements in MiB

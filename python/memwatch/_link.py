@@ -32,6 +32,7 @@ _FIELDS = {
     "peak_kind": str,
     "processes": int,
     "interrupts": int,
+    "limit_bytes": int,
 }
 
 Row = collections.namedtuple("Row", _FIELDS, defaults=(None,) * len(_FIELDS))

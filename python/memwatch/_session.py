@@ -13,7 +13,7 @@ import collections
 import os
 import sys
 
-from . import _link
+from . import _limit, _link
 from ._watcher import Watcher
 
 _MIB = 1024.0 * 1024.0
@@ -77,6 +77,8 @@ class Session:
         self.measurements = None    # the last cell's Measurements
         self.cells = []         # every Cell measured, oldest first
         self.said = set()
+        self.limit = None       # memwatch's --limit as it last said, bytes
+        self.asked = None       # a limit asked for in the cell under way
 
     def say(self, key, text):
         """Print a message of ours, once per key until the next start."""
@@ -119,6 +121,8 @@ class Session:
         except Exception as e:
             self._trouble(e)
             return None
+        if rows:
+            self.limit = rows[-1].limit_bytes
         if rows is None:
             # the FIFOs stay open, so its late rows land nowhere else
             self.stalled = True
@@ -157,6 +161,7 @@ class Session:
         if pending is None or self.link is None:
             return
         n, label = pending
+        before, asked, self.asked = self.limit, self.asked, None
         try:
             rows = self._cut("idle")
             if not rows:
@@ -166,10 +171,22 @@ class Session:
             self.cells.append(Cell(n, *m))
             self.last_line = format_line(label, m, kind)
             print(self.last_line, flush=True)
+            for line in _limit.said(before, asked, rows):
+                print(line, flush=True)
         except KeyboardInterrupt:
             pass        # the user would rather not wait for this line
         except Exception as e:
             self._trouble(e)
+
+    def ask_limit(self, spec):
+        """Have memwatch take limit spec at the end of the cell under way
+        (or at the next cell's start)."""
+        try:
+            _limit.ask(self.link, spec)
+        except OSError as e:
+            self.say("limit", "cannot ask memwatch for a limit: %s" % e)
+            return
+        self.asked = spec
 
     def _link_up(self):
         """Find the memwatch that watches us, or start one; True once
@@ -204,6 +221,10 @@ class Session:
         if fresh and not self._link_up():
             return
         self.stalled = False
+        if fresh and os.environ.get("MEM_LIMIT"):
+            # taken at the cut below, unless memwatch has a limit
+            self.ask_limit("default " + _limit.DEFAULT)
+            self.asked = None
         # inside a cell (%load_ext, %memwatch on, start_watching_memory()):
         # that cell gets its line, as the rest of it is measured
         if getattr(self.shell.displayhook, "exec_result", None) is not None:
@@ -214,6 +235,10 @@ class Session:
         if fresh:
             print("memwatch: a line after each cell; %memwatch off stops "
                   "them, %memwatch history lists them", flush=True)
+            if self.limit:
+                print("memwatch: limit %s: a cell that goes past it is "
+                      "interrupted (%%memwatch limit changes it)" %
+                      _limit.size(self.limit), flush=True)
 
     def stop(self):
         """No more lines after cells (the running cell still gets one)."""
@@ -242,6 +267,8 @@ class Session:
             if self.watcher is not None:
                 state += " (memwatch pid %d, started here)" % \
                     self.watcher.proc.pid
+            if self.limit:
+                state += "; limit %s" % _limit.size(self.limit)
         return "memwatch: %s; %d cells measured" % (state, len(self.cells))
 
     def load(self, ip):

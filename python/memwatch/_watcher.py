@@ -1,6 +1,7 @@
 # _watcher.py: a memwatch of our own, for an IPython or Jupyter kernel that
-# no memwatch watches: "memwatch -q --no-children -p <our pid>", started by
-# the extension.
+# no memwatch watches: "memwatch -q -p <our pid>", started by the
+# extension.  It watches the kernel and the processes it starts (not
+# itself, though it is the kernel's child).
 #
 # It runs in a session of its own, so that a signal to the kernel's process
 # group (jupyter_client interrupts a kernel with killpg, a terminal's
@@ -18,10 +19,8 @@ from ._link import NoLink, connect, find_marker
 
 READY_TIMEOUT = 5.0     # seconds for a new memwatch to open its FIFO
 STOP_TIMEOUT = 2.0      # seconds for it to end after SIGTERM
-# before -p PID: the lines are ours to print; and memwatch is our child,
-# so the tree it would watch holds memwatch itself (its own memory in the
-# totals, the peaks only bounds): the kernel alone, its peaks exact
-OPTIONS = ["-q", "--no-children"]
+# before -p PID: the lines are ours to print
+OPTIONS = ["-q"]
 
 
 def binary():

@@ -70,6 +70,17 @@ def _history(session, args):
     return session.history()
 
 
+@subcommand("limit", "SIZE|N%|off")
+def _limit(session, args):
+    """from the next cell on, interrupt a cell whose memory goes past SIZE
+    (300M, 2G) or N% of what this process may use; off: never"""
+    if not args:
+        raise UsageError("%memwatch limit takes a size (2G), N% or off")
+    if session.link is None:
+        raise UsageError("not connected to memwatch: no limit to set")
+    session.ask_limit(args)
+
+
 # New subcommands go above this line, each a decorated function.
 
 
