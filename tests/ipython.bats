@@ -211,6 +211,22 @@ agree() {
 	[ "$used" -ge 15 ] && [ "$used" -le 17 ]
 }
 
+@test "ipython: --ext memwatch under memwatch uses that memwatch, starts none" {
+	needs_ipython
+	session -q -s seg.csv -- "$IPYTHON" --ext memwatch <<-'EOF'
+		cell 1 x = 1
+		type 2 %memwatch
+		expect ^memwatch: on, through 
+		line 2
+		type 3 exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	agree 1 2 3
+	[ "$(grep -c 'started here' screen)" -eq 0 ]
+	[ "$(grep -c '^memwatch: a line after each cell' screen)" -eq 1 ]
+}
+
 @test "ipython: the user's own PYTHONSTARTUP still runs, and no names are left behind" {
 	needs_ipython
 	printf '%s\n' "mine = 'ran'" "print('user startup ' + mine)" > mine.py
