@@ -210,7 +210,10 @@ boundary(struct run *r, const char *label)
 		guard_sample(r, &s);
 }
 
-/* One line from the marker FIFO: a boundary, the line its label. */
+/*
+ * One line from the marker FIFO: a boundary, the line its label, and word
+ * to a memwatch mark that waits for it.
+ */
 static void
 on_marker_line(void *arg, const char *line, size_t len)
 {
@@ -222,6 +225,7 @@ on_marker_line(void *arg, const char *line, size_t len)
 		guard_request(r->guard, limit, r->target->pid, r->opt->quiet);
 	label_escape(line, len, label, sizeof(label));
 	boundary(r, label[0] != '\0' ? label : NULL);
+	fifo_ack(r->fifo, r->meter.seg.index, label);
 }
 
 static void

@@ -62,8 +62,9 @@ print_usage(FILE *fp)
 	    "usage: %s [-q] [-i interval] [-o file] [-s file] [-P file] "
 	    "[options] [--] command [arg ...]\n"
 	    "       %s [-q] [-i interval] [-o file] [-s file] [-P file] "
-	    "[options] -p pid\n",
-	    getprogname(), getprogname());
+	    "[options] -p pid\n"
+	    "       %s mark [-n] [-p pid] [-t timeout] [label ...]\n",
+	    getprogname(), getprogname(), getprogname());
 }
 
 static void __dead2
@@ -115,20 +116,6 @@ help(void)
 	    "See memwatch(1) for the columns, the signals and the exit "
 	    "statuses.\n", stdout);
 	exit(0);
-}
-
-/*
- * With one of fds 0-2 closed, the first file memwatch opens would take its
- * number and receive stray output; fill the gaps with /dev/null.
- */
-static void
-keep_std_fds(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-		    open("/dev/null", O_RDWR) != fd)
-			exit(EXIT_INTERNAL);
-	}
 }
 
 /*
@@ -289,7 +276,10 @@ main(int argc, char *argv[])
 	uint32_t	 ppm;
 	int		 ch, status;
 
-	keep_std_fds();
+	outfile_std_fds();
+	/* "memwatch -- mark" runs a command called mark */
+	if (argc > 1 && strcmp(argv[1], "mark") == 0)
+		return mark_main(argc - 1, argv + 1);
 	opt.interval_ns = INTERVAL_DEFAULT;
 	opt.children = true;
 	opt.limit_signal = SIGINT;

@@ -74,21 +74,28 @@ void	 guard_warn(const struct guard *, int, uint64_t, pid_t);
 int	 parse_signal(const char *);
 
 /* marker.c: lines from the marker FIFO, and labels made safe */
+#define MARKER_UNFINISHED_NS	NSEC_PER_SEC	/* to finish a line */
 struct marker_lines {
 	char	 buf[PIPE_BUF];	/* the line so far */
 	size_t	 len;
 	bool	 overlong;	/* dropping a line too long to take */
-	uint64_t refused;	/* lines dropped so */
+	bool	 dry;		/* the FIFO ran dry with a line unfinished */
+	int64_t	 dry_since;	/* ns */
+	uint64_t refused;	/* lines dropped as too long */
+	uint64_t unfinished;	/* lines dropped as never finished */
 };
 typedef void marker_fn(void *, const char *, size_t);
-void	 marker_feed(struct marker_lines *, const char *, size_t,
+void	 marker_feed(struct marker_lines *, const char *, size_t, int64_t,
 	    marker_fn *, void *);
+void	 marker_dry(struct marker_lines *, int64_t);
+bool	 marker_end(struct marker_lines *);
 void	 label_escape(const char *, size_t, char *, size_t);
 
-/* fifo.c: the marker and reply FIFOs and their private directory */
+/* fifo.c: the marker, reply and ack FIFOs and their private directory */
 struct fifo {
 	char	 dir[PATH_MAX];
 	char	 marker[PATH_MAX];
+	char	 name[16];	/* of the PID directory */
 	int	 dirfd;		/* -1 when there are no FIFOs */
 	int	 fd;		/* the marker FIFO, read-write */
 	struct marker_lines lines;
@@ -99,6 +106,16 @@ void	 fifo_read_lines(struct fifo *, size_t, marker_fn *, void *);
 void	 fifo_drain_lines(struct fifo *, marker_fn *, void *);
 int	 fifo_take(const struct fifo *, const char *, char *, size_t);
 void	 fifo_remove(struct fifo *);
+int	 fifo_find(struct fifo *, pid_t);
+void	 fifo_ack(const struct fifo *, unsigned int, const char *);
+
+/* trust.c: directories that others cannot change under memwatch */
+struct stat;
+bool	 trust_dir(const struct stat *, char *, size_t);
+int	 trust_path(const char *, char *, char *, size_t);
+
+/* mark.c: memwatch mark, a marker that cannot hang */
+int	 mark_main(int, char *[]);
 
 /* ipython.c: the IPython snippet for a launched or attached Python */
 int	 ipython_inject(void);
@@ -231,12 +248,22 @@ void	 segment_close(struct segment *, int64_t, uint64_t, enum peak_kind);
 const char *peak_kind_name(enum peak_kind);
 
 /* outfile.c: one output file, streamed */
+#define OUTFILE_MAX	(1024 * 1024)	/* waiting for a slow reader */
 struct outfile {
-	FILE	*fp;		/* NULL when not requested or failed */
+	int	 fd;		/* -1 when not requested or failed */
 	const char *path;
 	bool	 regular;	/* a file, which may be removed under us */
+	bool	 socket;	/* written with send(2), not to block */
 	bool	 failed;
+	bool	 behind;	/* the reader fell OUTFILE_MAX behind */
+	dev_t	 dev;		/* for the same-file check */
+	ino_t	 ino;
+	char	*buf;		/* what waits for the reader */
+	size_t	 len, size;
+	uint64_t written;	/* bytes */
+	uint64_t lost_rows, lost_bytes;
 };
+void	 outfile_std_fds(void);
 int	 outfile_open(struct outfile *, const char *);
 void	 outfile_write(struct outfile *, const char *, size_t);
 void	 outfile_flush(struct outfile *);
