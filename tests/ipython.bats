@@ -423,7 +423,9 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	cp bin/ipython3 bin/train.py
 	cp bin/ipython3 bin/ipykernel_standin.py
 	# the build tree's binary names the source tree's package
-	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/ipython3)" == *$'\n    %run '"$(cd "$PYTHONDIR" && pwd)"/memwatch/startup.py* ]]
+	local path
+	path=$(hint_for "$MEMWATCH" "$PYTHON" bin/ipython3 | sed -n 's/^    %run //p')
+	[ "$(realpath "$path")" = "$(realpath "$PYTHONDIR/memwatch/startup.py")" ]
 	[[ "$(cd bin && hint_for "$MEMWATCH" "$PYTHON" -W ignore -m ipykernel_standin)" == *"%run "* ]]
 	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/train.py)" != *"%run"* ]]
 	[[ "$(hint_for "$MEMWATCH" "$PYTHON" -c 'import time; time.sleep(30)')" != *"%run"* ]]
