@@ -61,7 +61,7 @@ def leader(argv):
     if pid == 0:
         try:
             # in the terminal's foreground before it runs, whichever of
-            # the two of us comes first, as a shell does for a job
+            # the two of us comes first
             os.setpgid(0, 0)
             os.tcsetpgrp(0, os.getpid())
             signal.signal(signal.SIGTTOU, signal.SIG_DFL)
@@ -69,11 +69,13 @@ def leader(argv):
             os.execvp(argv[0], argv)
         finally:
             os._exit(127)
+    # both sides, as a shell does; once the child has run exec, it has
+    # moved itself and this one fails with EACCES
     try:
         os.setpgid(pid, pid)
-        os.tcsetpgrp(0, pid)
     except PermissionError:
-        pass        # it has run already: it did both itself
+        pass
+    os.tcsetpgrp(0, pid)
     status = 0
     while True:
         try:
