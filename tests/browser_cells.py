@@ -13,7 +13,6 @@
 # The server's log goes to server.log, the browser's profile to a fresh
 # directory under DIR.
 
-import os
 import secrets
 import socket
 import subprocess

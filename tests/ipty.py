@@ -60,7 +60,10 @@ def leader(argv):
     pid = os.fork()
     if pid == 0:
         try:
+            # in the terminal's foreground before it runs, whichever of
+            # the two of us comes first
             os.setpgid(0, 0)
+            os.tcsetpgrp(0, os.getpid())
             signal.signal(signal.SIGTTOU, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execvp(argv[0], argv)

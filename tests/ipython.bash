@@ -38,11 +38,13 @@ shows() {
 }
 
 # hint_for MEMWATCH COMMAND...: what MEMWATCH -p says on attaching to
-# COMMAND, run in the background for it.
+# COMMAND, run in the background for it, once it runs $PYTHON (COMMAND may
+# be a setpriv that runs it).
 hint_for() {
 	local memwatch=$1 mwpid
 	shift
 	"$@" & echo $! > target
+	eventually 10 "$* did not run $PYTHON" runs_python "$(cat target)"
 	: > hint.err
 	timeout -k 5 60 "$memwatch" -p "$(cat target)" 2> hint.err & mwpid=$!
 	wait_for hint.err 'watching pid'
@@ -52,6 +54,10 @@ hint_for() {
 	kill -KILL "$(cat target)"
 	wait "$(cat target)" 2> /dev/null || true
 	cat hint.err
+}
+
+runs_python() {
+	[ "$(readlink "/proc/$1/exe")" = "$(readlink -f "$PYTHON")" ]
 }
 
 # ipython_standin DIR: DIR/ipython3, a Python program that sleeps, whose

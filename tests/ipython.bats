@@ -211,6 +211,22 @@ agree() {
 	[ "$used" -ge 15 ] && [ "$used" -le 17 ]
 }
 
+@test "ipython: --ext memwatch under memwatch uses that memwatch, starts none" {
+	needs_ipython
+	session -q -s seg.csv -- "$IPYTHON" --ext memwatch <<-'EOF'
+		cell 1 x = 1
+		type 2 %memwatch
+		expect ^memwatch: on, through 
+		line 2
+		type 3 exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	agree 1 2 3
+	[ "$(grep -c 'started here' screen)" -eq 0 ]
+	[ "$(grep -c '^memwatch: a line after each cell' screen)" -eq 1 ]
+}
+
 @test "ipython: the user's own PYTHONSTARTUP still runs, and no names are left behind" {
 	needs_ipython
 	printf '%s\n' "mine = 'ran'" "print('user startup ' + mine)" > mine.py
@@ -407,7 +423,9 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	cp bin/ipython3 bin/train.py
 	cp bin/ipython3 bin/ipykernel_standin.py
 	# the build tree's binary names the source tree's package
-	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/ipython3)" == *$'\n    %run '"$(cd "$PYTHONDIR" && pwd)"/memwatch/startup.py* ]]
+	local path
+	path=$(hint_for "$MEMWATCH" "$PYTHON" bin/ipython3 | sed -n 's/^    %run //p')
+	[ "$(realpath "$path")" = "$(realpath "$PYTHONDIR/memwatch/startup.py")" ]
 	[[ "$(cd bin && hint_for "$MEMWATCH" "$PYTHON" -W ignore -m ipykernel_standin)" == *"%run "* ]]
 	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/train.py)" != *"%run"* ]]
 	[[ "$(hint_for "$MEMWATCH" "$PYTHON" -c 'import time; time.sleep(30)')" != *"%run"* ]]

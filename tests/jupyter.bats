@@ -110,6 +110,19 @@ print(" ".join(spec["argv"][1:]))' "$INSTALLED$CONFIGURED_KERNELDIR/kernel.json"
 	done
 }
 
+@test "jupyter: the memwatch kernel without a memwatch to start: said in the first cell, the cells run" {
+	needs_jupyter
+	MEMWATCH_BINARY=$BATS_TEST_TMPDIR/none run timeout -k 5 60 "$PYTHON" \
+		"$BATS_TEST_DIRNAME/jupyter_cells.py" -k memwatch <<-'EOF'
+		cell 6 * 7
+		cell 7 * 7
+	EOF
+	[ "$status" -eq 0 ]
+	[ "$(head -n 1 cell-1.txt)" = "memwatch: cannot start $BATS_TEST_TMPDIR/none: No such file or directory" ]
+	[ "$(tail -n 1 cell-1.txt)" = 42 ]
+	[ "$(cat cell-2.txt)" = 49 ]
+}
+
 @test "jupyter: nbconvert --execute of a notebook on the memwatch kernel: a line in each cell's output" {
 	needs_jupyter
 	"$PYTHON" -c 'import nbconvert, nbclient' 2> /dev/null ||

@@ -77,14 +77,21 @@ class Session:
         self.measurements = None    # the last cell's Measurements
         self.cells = []         # every Cell measured, oldest first
         self.said = set()
+        self.unheard = []       # said outside a cell, in a kernel
         self.limit = None       # memwatch's --limit as it last said, bytes
         self.asked = None       # a limit asked for in the cell under way
 
     def say(self, key, text):
-        """Print a message of ours, once per key until the next start."""
+        """Print a message of ours, once per key until the next start.
+        A Jupyter kernel's output outside a cell reaches no notebook: it
+        is printed in the next cell instead."""
         if key in self.said:
             return
         self.said.add(key)
+        if (getattr(self.shell, "kernel", None) is not None and
+                getattr(self.shell.displayhook, "exec_result", None) is None):
+            self.unheard.append(text)
+            return
         try:
             print("memwatch: " + text, file=sys.stderr, flush=True)
         except Exception:
@@ -143,6 +150,9 @@ class Session:
 
     def pre_run_cell(self, info):
         self.pending = None
+        unheard, self.unheard = self.unheard, []
+        for text in unheard:
+            print("memwatch: " + text, file=sys.stderr, flush=True)
         try:
             if self._measuring():
                 self._open_cell()

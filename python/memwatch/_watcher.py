@@ -58,7 +58,7 @@ class Watcher:
                 self.argv, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, start_new_session=True)
         except OSError as e:
-            raise NoLink("start", "cannot start %s: %s" % (path, e))
+            raise NoLink("start", "cannot start %s: %s" % (path, e.strerror))
         threading.Thread(target=self.proc.wait, name="memwatch reaper",
                          daemon=True).start()
         self.saved_env = {}
