@@ -37,8 +37,10 @@ struct run {
 	struct meter	 meter;
 	struct sink	*sinks;
 	size_t		 nsinks;
+	struct guard	*guard;
 	int		 sigfd;
 	int		 timerfd;
+	int64_t		 timer_ns;	/* the timer's interval now */
 	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
 	int64_t		 start_realtime;
 	int64_t		 last_flush;
@@ -117,6 +119,60 @@ record_sample(struct run *r, const struct sample *s)
 }
 
 /*
+ * Put the timer on an absolute schedule: the first tick at first, then
+ * every interval ns.  Return 0, or -1 with errno set.
+ */
+static int
+arm_timer(struct run *r, int64_t first, int64_t interval)
+{
+	struct itimerspec	 its;
+
+	its.it_value.tv_sec = first / NSEC_PER_SEC;
+	its.it_value.tv_nsec = first % NSEC_PER_SEC;
+	its.it_interval.tv_sec = interval / NSEC_PER_SEC;
+	its.it_interval.tv_nsec = interval % NSEC_PER_SEC;
+	if (timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		return -1;
+	r->timer_ns = interval;
+	return 0;
+}
+
+/*
+ * Show the guard a sample, and do what it asks: the limit signal to the
+ * root, as a terminal's Ctrl-C reaches the foreground job, counted in the
+ * segment; SIGKILL to the largest member but the root; another interval.
+ */
+static void
+guard_sample(struct run *r, const struct sample *s)
+{
+	uint64_t	 mem;
+	pid_t		 pid;
+	int		 act;
+
+	if (!guard_on(r->guard))
+		return;
+	act = guard_check(r->guard, s, r->opt->pss, &mem);
+	if (act & GUARD_SIGNAL) {
+		guard_warn(r->guard, GUARD_SIGNAL, mem, r->target->pid);
+		target_signal(r->target, r->guard->signo);
+		r->meter.seg.interrupts++;
+	}
+	if (act & GUARD_KILL) {
+		if ((pid = tree_largest(r->tree)) == 0)
+			guard_warn(r->guard, GUARD_KILL, mem, 0);
+		else {
+			guard_warn(r->guard, GUARD_KILL, mem, pid);
+			if (kill(pid, SIGKILL) == -1 && errno != ESRCH)
+				warn("kill pid %d", (int)pid);
+		}
+	}
+	/* the guard's schedule near the limit, or the user's again */
+	if (r->guard->interval_ns != r->timer_ns)
+		(void)arm_timer(r, now_ns() + r->guard->interval_ns,
+		    r->guard->interval_ns);
+}
+
+/*
  * A segment the meter closed, next the label of the one its boundary
  * opened: to the sinks, and reported to a reader of the reply FIFO if
  * there is one (it prints its own line), else on standard error.  Once a
@@ -145,19 +201,30 @@ boundary(struct run *r, const char *label)
 	struct sample	 s;
 
 	meter_cut(&r->meter, elapsed(r), label, &closed, &s);
+	closed.limit = r->guard->limit;
 	if (r->meter.sampled)
 		record_sample(r, &s);
 	record_segment(r, &closed, r->meter.seg.label);
+	if (r->meter.sampled)
+		guard_sample(r, &s);
 }
 
-/* One line from the marker FIFO: a boundary, the line its label. */
+/*
+ * One line from the marker FIFO: a boundary, the line its label, and word
+ * to a memwatch mark that waits for it.
+ */
 static void
 on_marker_line(void *arg, const char *line, size_t len)
 {
-	char	 label[LABEL_MAX];
+	struct run	*r = arg;
+	char		 label[LABEL_MAX], limit[64];
 
+	/* a new limit from the IPython snippet, from this boundary on */
+	if (fifo_take(r->fifo, "limit", limit, sizeof(limit)) == 0)
+		guard_request(r->guard, limit, r->target->pid, r->opt->quiet);
 	label_escape(line, len, label, sizeof(label));
-	boundary(arg, label[0] != '\0' ? label : NULL);
+	boundary(r, label[0] != '\0' ? label : NULL);
+	fifo_ack(r->fifo, r->meter.seg.index, label);
 }
 
 static void
@@ -172,8 +239,10 @@ on_tick(struct run *r)
 		return;
 	/* after a stall, one sample stands for the missed ticks */
 	r->late += expirations - 1;
-	if ((error = meter_sample(&r->meter, elapsed(r), &s)) == 0)
+	if ((error = meter_sample(&r->meter, elapsed(r), &s)) == 0) {
 		record_sample(r, &s);
+		guard_sample(r, &s);
+	}
 	/* without a pidfd, how the end of an attached process shows */
 	else if (error == ESRCH && r->target->pidfd == -1 &&
 	    !r->target->launched)
@@ -232,20 +301,15 @@ end_run(struct run *r)
 		meter_exited(&r->meter, elapsed(r), r->target, reaped,
 		    &closed);
 	}
+	closed.limit = r->guard->limit;
 	record_segment(r, &closed, "");
 }
 
 static int
 start_timer(struct run *r)
 {
-	struct itimerspec	 its;
-	int64_t			 first = r->start + r->opt->interval_ns;
-
-	its.it_value.tv_sec = first / NSEC_PER_SEC;
-	its.it_value.tv_nsec = first % NSEC_PER_SEC;
-	its.it_interval.tv_sec = r->opt->interval_ns / NSEC_PER_SEC;
-	its.it_interval.tv_nsec = r->opt->interval_ns % NSEC_PER_SEC;
-	return timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	return arm_timer(r, r->start + r->opt->interval_ns,
+	    r->opt->interval_ns);
 }
 
 /* The run's first boundary: a sample at time 0 and a fresh peak. */
@@ -260,8 +324,10 @@ start_run(struct run *r)
 	r->start = r->last_flush = now_ns();
 	meter_start(&r->meter, r->tree, r->target, r->opt->pss,
 	    r->opt->leave_alone, &s);
-	if (r->meter.sampled)
+	if (r->meter.sampled) {
 		record_sample(r, &s);
+		guard_sample(r, &s);
+	}
 }
 
 /* Leave with the command's status, unless an output was lost. */
@@ -296,6 +362,7 @@ loop_run(struct options *opt, struct watched *w)
 	r.target = &w->target;
 	r.tree = &w->tree;
 	r.fifo = &w->fifo;
+	r.guard = &w->guard;
 	r.sigfd = w->sigfd;
 	r.timerfd = w->timerfd;
 	r.sinks = opt->outputs;

@@ -12,17 +12,34 @@
 #include "memwatch.h"
 
 /*
- * Take n more bytes from the FIFO and call fn for each complete line, its
- * newline removed.  A line longer than PIPE_BUF bytes with its newline is
- * dropped whole, and counted in m->refused.
+ * Drop the unfinished line: its writer wrote no newline before the FIFO
+ * ran dry and stayed so for MARKER_UNFINISHED_NS.  A writer that keeps to
+ * the protocol writes each line whole, so such bytes are a writer's that
+ * died or broke the protocol, and must not be glued to the next line.
+ */
+static void
+drop_unfinished(struct marker_lines *m)
+{
+	m->len = 0;
+	m->overlong = false;
+	m->unfinished++;
+}
+
+/*
+ * Take n more bytes read from the FIFO at time now (ns) and call fn for
+ * each complete line, its newline removed.  A line longer than PIPE_BUF
+ * bytes with its newline is dropped whole, and counted in m->refused.
  */
 void
-marker_feed(struct marker_lines *m, const char *data, size_t n,
+marker_feed(struct marker_lines *m, const char *data, size_t n, int64_t now,
     marker_fn *fn, void *arg)
 {
 	const char	*nl;
 	size_t		 take;
 
+	if (m->dry && now - m->dry_since >= MARKER_UNFINISHED_NS)
+		drop_unfinished(m);
+	m->dry = false;
 	while (n > 0) {
 		nl = memchr(data, '\n', n);
 		take = nl != NULL ? (size_t)(nl - data) : n;
@@ -43,6 +60,33 @@ marker_feed(struct marker_lines *m, const char *data, size_t n,
 		data = nl + 1;
 		n -= take + 1;
 	}
+}
+
+/*
+ * The FIFO was found empty at time now (ns): an unfinished line's writer
+ * has that long to go on before the line is dropped.
+ */
+void
+marker_dry(struct marker_lines *m, int64_t now)
+{
+	if (!m->dry && (m->len > 0 || m->overlong)) {
+		m->dry = true;
+		m->dry_since = now;
+	}
+}
+
+/*
+ * The end of the run: a line still unfinished is dropped.  Return whether
+ * there was one.
+ */
+bool
+marker_end(struct marker_lines *m)
+{
+	m->dry = false;
+	if (m->len == 0 && !m->overlong)
+		return false;
+	drop_unfinished(m);
+	return true;
 }
 
 /*

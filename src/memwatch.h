@@ -29,22 +29,74 @@
 /* duration.c */
 int	 parse_duration(const char *, int64_t *, const char **);
 
+/* size.c: sizes and limits on the command line */
+int	 parse_size(const char *, uint64_t *, const char **);
+int	 parse_limit(const char *, uint64_t *, uint32_t *, const char **);
+void	 format_size(char *, size_t, uint64_t);
+
+/* limit.c: the memory a process may use, for a limit in percent */
+struct limit {
+	uint64_t bytes;		/* the limit */
+	uint64_t base;		/* what it is a share of; 0 if given in bytes */
+	uint32_t ppm;		/* the share, in millionths; 0 if in bytes */
+	const char *source;	/* where base came from: a file, MEM_LIMIT, MemTotal */
+	bool	 cgroup;	/* source is a cgroup's file */
+};
+int	 limit_resolve(pid_t, uint32_t, struct limit *);
+void	 limit_describe(const struct limit *, char *, size_t);
+
+/* guard.c: the --limit policy */
+#define GUARD_SIGNAL	0x1	/* send the limit signal to the root */
+#define GUARD_KILL	0x2	/* SIGKILL the largest member but the root */
+struct guard {
+	uint64_t limit;		/* bytes; 0: no limit signal */
+	uint64_t kill;		/* bytes; 0: no SIGKILL */
+	int	 signo;		/* the limit signal */
+	uint64_t near, far;	/* the fast schedule from near, until below far */
+	int64_t	 user_ns;	/* the user's interval */
+	int64_t	 fast_ns;	/* the interval wanted near the limit */
+	int64_t	 interval_ns;	/* the interval wanted now */
+	bool	 signalled;	/* over the limit since the last signal */
+	bool	 killed;	/* over the kill limit since the last kill */
+	bool	 seen;		/* last and last_ns hold a sample */
+	uint64_t last;
+	int64_t	 last_ns;
+	int64_t	 near_ns;	/* when memory was last near the limit */
+	uint64_t pss;		/* the last PSS reading, with --pss */
+	uint64_t pss_rss;	/* RSS then; 0 before the first */
+};
+void	 guard_init(struct guard *, uint64_t, int, int64_t, int64_t);
+int	 guard_limit(struct guard *, const char *, pid_t, bool);
+void	 guard_request(struct guard *, const char *, pid_t, bool);
+bool	 guard_on(const struct guard *);
+struct sample;
+int	 guard_check(struct guard *, const struct sample *, bool, uint64_t *);
+void	 guard_warn(const struct guard *, int, uint64_t, pid_t);
+int	 parse_signal(const char *);
+
 /* marker.c: lines from the marker FIFO, and labels made safe */
+#define MARKER_UNFINISHED_NS	NSEC_PER_SEC	/* to finish a line */
 struct marker_lines {
 	char	 buf[PIPE_BUF];	/* the line so far */
 	size_t	 len;
 	bool	 overlong;	/* dropping a line too long to take */
-	uint64_t refused;	/* lines dropped so */
+	bool	 dry;		/* the FIFO ran dry with a line unfinished */
+	int64_t	 dry_since;	/* ns */
+	uint64_t refused;	/* lines dropped as too long */
+	uint64_t unfinished;	/* lines dropped as never finished */
 };
 typedef void marker_fn(void *, const char *, size_t);
-void	 marker_feed(struct marker_lines *, const char *, size_t,
+void	 marker_feed(struct marker_lines *, const char *, size_t, int64_t,
 	    marker_fn *, void *);
+void	 marker_dry(struct marker_lines *, int64_t);
+bool	 marker_end(struct marker_lines *);
 void	 label_escape(const char *, size_t, char *, size_t);
 
-/* fifo.c: the marker and reply FIFOs and their private directory */
+/* fifo.c: the marker, reply and ack FIFOs and their private directory */
 struct fifo {
 	char	 dir[PATH_MAX];
 	char	 marker[PATH_MAX];
+	char	 name[16];	/* of the PID directory */
 	int	 dirfd;		/* -1 when there are no FIFOs */
 	int	 fd;		/* the marker FIFO, read-write */
 	struct marker_lines lines;
@@ -53,7 +105,18 @@ int	 fifo_create(struct fifo *, pid_t);
 bool	 fifo_reply(const struct fifo *, const char *, size_t);
 void	 fifo_read_lines(struct fifo *, size_t, marker_fn *, void *);
 void	 fifo_drain_lines(struct fifo *, marker_fn *, void *);
+int	 fifo_take(const struct fifo *, const char *, char *, size_t);
 void	 fifo_remove(struct fifo *);
+int	 fifo_find(struct fifo *, pid_t);
+void	 fifo_ack(const struct fifo *, unsigned int, const char *);
+
+/* trust.c: directories that others cannot change under memwatch */
+struct stat;
+bool	 trust_dir(const struct stat *, char *, size_t);
+int	 trust_path(const char *, char *, char *, size_t);
+
+/* mark.c: memwatch mark, a marker that cannot hang */
+int	 mark_main(int, char *[]);
 
 /* ipython.c: the IPython snippet for a launched or attached Python */
 int	 ipython_inject(void);
@@ -121,6 +184,7 @@ struct tree {
 	size_t	 n, cap;
 	bool	 children;	/* descendants too */
 	bool	 reset;		/* marks are reset, not --no-reset */
+	pid_t	 self;		/* memwatch, never a member */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
 	unsigned int counted;	/* members in the last sample */
@@ -131,6 +195,7 @@ int	 tree_open(struct tree *, pid_t, int, bool, bool);
 void	 tree_discover(struct tree *);
 int	 tree_sample(struct tree *, struct mem *);
 void	 tree_drop(struct tree *, size_t);
+pid_t	 tree_largest(const struct tree *);
 void	 tree_more_fds(void);
 void	 tree_restore_fds(void);
 
@@ -152,7 +217,9 @@ int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
 bool	 target_exited(const struct target *);
 bool	 target_alive(const struct target *);
-void	 target_signal(const struct target *, int, siginfo_t *);
+void	 target_signal(const struct target *, int);
+void	 target_signal_info(const struct target *, int, siginfo_t *);
+bool	 target_sent(int);
 int	 target_exit_status(const struct target *);
 int	 target_exit_as(int);
 
@@ -189,6 +256,7 @@ struct segment {
 	unsigned int processes;	/* seen in the segment */
 	unsigned int interrupts; /* by the --limit guard */
 	enum peak_kind peak_kind;
+	uint64_t limit;		/* the guard's limit as it closed; 0: none */
 };
 void	 segment_open(struct segment *, unsigned int, const char *,
 	    int64_t, uint64_t);
@@ -197,12 +265,22 @@ void	 segment_close(struct segment *, int64_t, uint64_t, enum peak_kind);
 const char *peak_kind_name(enum peak_kind);
 
 /* outfile.c: one output file, streamed */
+#define OUTFILE_MAX	(1024 * 1024)	/* waiting for a slow reader */
 struct outfile {
-	FILE	*fp;		/* NULL when not requested or failed */
+	int	 fd;		/* -1 when not requested or failed */
 	const char *path;
 	bool	 regular;	/* a file, which may be removed under us */
+	bool	 socket;	/* written with send(2), not to block */
 	bool	 failed;
+	bool	 behind;	/* the reader fell OUTFILE_MAX behind */
+	dev_t	 dev;		/* for the same-file check */
+	ino_t	 ino;
+	char	*buf;		/* what waits for the reader */
+	size_t	 len, size;
+	uint64_t written;	/* bytes */
+	uint64_t lost_rows, lost_bytes;
 };
+void	 outfile_std_fds(void);
 int	 outfile_open(struct outfile *, const char *);
 void	 outfile_write(struct outfile *, const char *, size_t);
 void	 outfile_flush(struct outfile *);
@@ -290,6 +368,10 @@ struct options {
 	bool	 children;	/* the whole tree, not --no-children */
 	bool	 pss;		/* --pss */
 	bool	 leave_alone;	/* --no-reset */
+	const char *limit;	/* --limit as given; NULL: none */
+	uint64_t limit_kill;	/* --limit-kill, bytes; 0: none */
+	int	 limit_signal;	/* --limit-signal */
+	int64_t	 limit_interval_ns; /* --limit-interval */
 	pid_t	 pid;		/* attach to it; 0: run argv */
 	char	**argv;
 	struct sink outputs[OUTPUTS_MAX];
@@ -338,8 +420,42 @@ struct watched {		/* what main() set up for the loop */
 	int		 rootdir;	/* the root's /proc directory, claimed */
 	struct tree	 tree;
 	struct fifo	 fifo;
+	struct guard	 guard;		/* --limit, its limit resolved */
 	int		 sigfd;
 	int		 timerfd;
 };
 int	 loop_run(struct options *, struct watched *);
 int64_t	 now_ns(void);
+
+/* textbuf.c: a growing buffer for the outputs written whole */
+struct textbuf {
+	char	*data;
+	size_t	 len, cap;
+	bool	 failed;	/* out of memory: the text is not whole */
+};
+void	 textbuf_reset(struct textbuf *);
+void	 textbuf_add(struct textbuf *, const char *, size_t);
+void	 textbuf_puts(struct textbuf *, const char *);
+void	 textbuf_printf(struct textbuf *, const char *, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+void	 textbuf_free(struct textbuf *);
+
+/* envelope.c: the run's memory in fixed min-max buckets, for the plot */
+#define ENVELOPE_BUCKETS	1024
+#define PLOT_PROCS		6	/* processes the plot follows */
+#define ENVELOPE_SERIES		(1 + PLOT_PROCS)	/* the tree's first */
+struct envelope {
+	int64_t	 width_ns;	/* of each bucket; doubles as the run grows */
+	unsigned int used;	/* buckets up to the latest value */
+	uint64_t min[ENVELOPE_SERIES][ENVELOPE_BUCKETS];
+	uint64_t max[ENVELOPE_SERIES][ENVELOPE_BUCKETS];
+};
+void	 envelope_init(struct envelope *, int64_t);
+void	 envelope_clear(struct envelope *, unsigned int);
+void	 envelope_add(struct envelope *, unsigned int, int64_t, uint64_t);
+bool	 envelope_has(const struct envelope *, unsigned int, unsigned int);
+
+/* sink_plot.c, sink_metrics.c: the plot and the Prometheus textfile */
+extern const struct sink_ops sink_plot_ops;
+extern const struct sink_ops sink_notebook_plot_ops;
+extern const struct sink_ops sink_metrics_ops;

@@ -46,7 +46,6 @@
 static int	 tty = -1;	/* the controlling terminal, if any */
 static pid_t	 job;		/* the command's process group, given the terminal */
 static int	 passed_stop;	/* a stop signal passed on to the command */
-static sigset_t	 passed;	/* every signal passed on */
 static int	 dying;		/* the signal to die of at exit */
 
 /* What each signal does by default, of the classes that matter here. */
@@ -84,9 +83,8 @@ at_exit(void)
 
 	if (tty != -1 && tcgetpgrp(tty) == job) {
 		(void)tcsetpgrp(tty, getpgrp());
-		/* from the terminal, not through memwatch: group missed it */
-		if ((dying == SIGINT || dying == SIGQUIT) &&
-		    !sigismember(&passed, dying))
+		/* from the terminal, not from memwatch: the group missed it */
+		if ((dying == SIGINT || dying == SIGQUIT) && !target_sent(dying))
 			(void)killpg(0, dying);
 	}
 	if (dying == 0)
@@ -119,7 +117,6 @@ signals_open(void)
 	struct sigaction sa;
 	sigset_t	 set;
 
-	(void)sigemptyset(&passed);
 	if (atexit(at_exit) != 0)
 		return -1;
 	/* ignored, SIGCHLD would have the command reaped behind our back */
@@ -264,7 +261,6 @@ pass_on(struct target *t, const struct signalfd_siginfo *si)
 	siginfo_t	 info;
 	int		 sig = (int)si->ssi_signo;
 
-	(void)sigaddset(&passed, sig);
 	if (sig == SIGCONT) {
 		resume(t);
 		return;
@@ -281,13 +277,13 @@ pass_on(struct target *t, const struct signalfd_siginfo *si)
 		info.si_pid = (pid_t)si->ssi_pid;
 		info.si_uid = si->ssi_uid;
 		info.si_value.sival_ptr = (void *)(uintptr_t)si->ssi_ptr;
-		target_signal(t, sig, &info);
+		target_signal_info(t, sig, &info);
 	} else
-		target_signal(t, sig, NULL);
+		target_signal(t, sig);
 	/* a SIGCHLD not read yet may tell of a stop */
 	watch_stops(t);
 	if (t->stopped && default_action(sig) == TERMINATE)
-		target_signal(t, SIGCONT, NULL);
+		target_signal(t, SIGCONT);
 }
 
 /*

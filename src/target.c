@@ -25,7 +25,8 @@
 
 #include "memwatch.h"
 
-static int	 killed_by;	/* the signal that killed the launched child */
+static int	 killed_by;
+static sigset_t	 sent;		/* the signals sent to the target */	/* the signal that killed the launched child */
 
 /*
  * Whether pidfd_open(2) failed for want of pidfds: Linux before 5.3,
@@ -268,6 +269,8 @@ target_exited(const struct target *t)
 static int
 send_signal(const struct target *t, int sig, siginfo_t *info)
 {
+	if (sig != 0)
+		(void)sigaddset(&sent, sig);
 	if (t->pidfd != -1)
 		return pidfd_send_signal(t->pidfd, sig, info, 0);
 	if (info != NULL)
@@ -283,12 +286,26 @@ target_alive(const struct target *t)
 	return send_signal(t, 0, NULL) == 0 || errno == EPERM;
 }
 
-/* Pass a signal on to the launched target, with info if not NULL. */
+/* Send a signal to the target, with info if not NULL. */
 void
-target_signal(const struct target *t, int sig, siginfo_t *info)
+target_signal_info(const struct target *t, int sig, siginfo_t *info)
 {
 	if (send_signal(t, sig, info) == -1 && errno != ESRCH)
 		warn("signal pid %d", (int)t->pid);
+}
+
+/* Send a signal to the target. */
+void
+target_signal(const struct target *t, int sig)
+{
+	target_signal_info(t, sig, NULL);
+}
+
+/* Whether memwatch has sent the target sig. */
+bool
+target_sent(int sig)
+{
+	return sigismember(&sent, sig) == 1;
 }
 
 /*

@@ -170,7 +170,8 @@ adopt(struct tree *t, pid_t pid)
 {
 	int	 error;
 
-	if (pid <= 0 || find(t, pid) != NULL)
+	/* memwatch itself, attached to a process that started it */
+	if (pid <= 0 || pid == t->self || find(t, pid) != NULL)
 		return;
 	if ((error = add(t, pid, -1)) != 0)
 		unknown(t, pid, error);
@@ -316,6 +317,24 @@ tree_sample(struct tree *t, struct mem *total)
 	return root;
 }
 
+/*
+ * The member with the most resident memory at the last sample that is
+ * neither the root nor memwatch (a member when memwatch watches one of its
+ * own ancestors); 0 if there is none.
+ */
+pid_t
+tree_largest(const struct tree *t)
+{
+	const struct member	*best = NULL;
+	pid_t			 self = getpid();
+
+	for (size_t i = 1; i < t->n; i++)
+		if (t->m[i].pid != self &&
+		    (best == NULL || t->m[i].mem.rss > best->mem.rss))
+			best = &t->m[i];
+	return best != NULL ? best->pid : 0;
+}
+
 /* Drop member i (not the root), which has ended or can no longer be read. */
 void
 tree_drop(struct tree *t, size_t i)
@@ -341,6 +360,7 @@ tree_open(struct tree *t, pid_t root, int dirfd, bool children, bool reset)
 	memset(t, 0, sizeof(*t));
 	t->children = children;
 	t->reset = reset;
+	t->self = getpid();
 	if ((error = add(t, root, dirfd)) != 0) {
 		free(t->m);
 		t->m = NULL;

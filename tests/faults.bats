@@ -185,3 +185,102 @@ load helpers
 	run "$NOPIDFD" "$MEMWATCH" -p $(( $(cat /proc/sys/kernel/pid_max) + 1 ))
 	[ "$status" -eq 123 ]
 }
+
+@test "-o and -s on one file, by any name: a usage error, the command not run" {
+	: > a.csv
+	ln -s a.csv link.csv
+	ln a.csv hard.csv
+	local pair
+	for pair in "a.csv a.csv" "a.csv ./a.csv" "a.csv link.csv" "a.csv hard.csv"; do
+		set -- $pair
+		run --separate-stderr mw -q -o "$1" -s "$2" -- touch ran
+		[ "$status" -eq 125 ]
+		[ "$stderr" = "memwatch: $1 and $2 are the same file" ]
+		[ ! -e ran ]
+	done
+	# /dev/stdout beside -, and the per-process CSV too
+	run --separate-stderr sh -c '"$MEMWATCH" -q -o - -s /dev/stdout -- touch ran > out'
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "memwatch: standard output and /dev/stdout are the same file" ]
+	run --separate-stderr mw -q -s seg.csv -P ./seg.csv -- touch ran
+	[ "$status" -eq 125 ]
+	[ ! -e ran ]
+	# where nothing is kept, any number may go
+	run mw -q -o /dev/null -s /dev/null -- touch ran
+	[ "$status" -eq 0 ]
+	[ -e ran ]
+}
+
+@test "-o - with standard output closed: 124, the command not run" {
+	run --separate-stderr sh -c '"$MEMWATCH" -q -o - -- touch ran >&-'
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: standard output: closed" ]
+	[ ! -e ran ]
+	# the other outputs are not affected
+	run sh -c '"$MEMWATCH" -q -s seg.csv -- touch ran >&-'
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 1 ]
+}
+
+@test "a FIFO of ours without a reader: a clear error at once, no hang" {
+	mkfifo p
+	run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q -o p -- touch ran
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: p: a FIFO that no process reads" ]
+	[ ! -e ran ]
+}
+
+@test "a reader that stops reading: memwatch goes on, says what it lost, exits 124" {
+	mkfifo p
+	# a reader that holds the FIFO and takes nothing until told to
+	/usr/bin/python3 -c '
+import os, sys, time
+fd = os.open("p", os.O_RDONLY | os.O_NONBLOCK)
+open("ready", "w").write("ready\n")
+while not os.path.exists("go"):
+    time.sleep(0.01)
+os.set_blocking(fd, True)
+with open("got", "wb") as out:
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        out.write(b)' &
+	local reader=$!
+	wait_for ready .
+	"$MEMWATCH" -i 100us -o p -s seg.csv -- "$WORKLOAD" pidfile child waitsig mark sleep 50 2> err &
+	local mw=$!
+	# 1 MiB waits in memwatch, 64 KiB in the pipe: at 100us, in 3 s or so
+	eventually 30 "memwatch never said the reader fell behind" has err "has not kept up"
+	# the loop still runs: a boundary is taken at once, while it stalls
+	kill -USR2 "$(cat child)"
+	wait_rows seg.csv 1
+	touch go
+	wait_status $mw
+	[ "$status" -eq 124 ]
+	wait $reader
+	cat err
+	[ "$(grep -c "memwatch: p: the reader has not kept up ([0-9]* bytes waiting): no more rows are written to it" err)" -eq 1 ]
+	[[ "$(cat err)" =~ "memwatch: p: "([0-9]+)" rows ("[0-9]+" bytes) not written: the reader did not keep up" ]]
+	local lost=${BASH_REMATCH[1]}
+	# every sample is either in the file or counted as lost
+	local secs nseg nsamples nlate
+	read -r secs nseg nsamples nlate < <(summary err)
+	echo "$(rows got) rows read, $lost lost, $nsamples samples"
+	[ "$lost" -gt 0 ]
+	[ $(( $(rows got) + lost )) -eq "$nsamples" ]
+	# what was written ends at a row's end
+	[ "$(tail -c 1 got | od -An -c | tr -d ' ')" = '\n' ]
+	[ "$(awk -F, 'NF != 6' got | wc -l)" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 2 ]
+}
+
+@test "-o - shares a pipe with the command: the command's writes never fail" {
+	# a slow reader: memwatch's copy of the pipe is non-blocking, the
+	# command's must not be
+	run --separate-stderr bash -c '"$MEMWATCH" -q -o - -- sh -c "head -c 3000000 /dev/zero | tr \"\\0\" x" | { sleep 0.5; wc -c; }; echo "memwatch=${PIPESTATUS[0]}"'
+	echo "$stderr"
+	[ "${lines[1]}" = "memwatch=0" ]
+	[ "${lines[0]}" -gt 3000000 ]
+	[[ "$stderr" != *"temporarily unavailable"* ]]
+}

@@ -269,3 +269,125 @@ cpu_ticks() {
 	# nothing is kept per segment: a few pages of stdio at most
 	[ $(( hwm_after - hwm_before )) -le 256 ]
 }
+
+@test "lines written whole by several writers at once never mix" {
+	"$MEMWATCH" -q -s seg.csv -- "$WORKLOAD" pidfile child waitsig 2> err &
+	local mw=$!
+	wait_for child .
+	# four writers, each line one write(2) of 1000 bytes with its newline
+	/usr/bin/python3 - "$userdir/$(cat child)/marker" <<-'END'
+	import os, sys
+	pids = []
+	for c in "abcd":
+	    pid = os.fork()
+	    if pid == 0:
+	        fd = os.open(sys.argv[1], os.O_WRONLY)
+	        for _ in range(500):
+	            assert os.write(fd, c.encode() * 999 + b"\n") == 1000
+	        os._exit(0)
+	    pids.append(pid)
+	for pid in pids:
+	    assert os.waitpid(pid, 0)[1] == 0
+	END
+	wait_rows seg.csv 2000
+	kill -USR2 "$(cat child)"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 2001 ]
+	# every label is one writer's line, 999 bytes cut to 1023 never
+	[ "$(awk -F, 'NR > 2 { print $2 }' seg.csv | sort | uniq -c | awk '{ print $1, length($2), substr($2, 1, 1) }' | tr '\n' ' ')" = "500 999 a 500 999 b 500 999 c 500 999 d " ]
+}
+
+@test "a writer that dies mid-line: its bytes are dropped, the next line is whole" {
+	"$MEMWATCH" -s seg.csv -- "$WORKLOAD" pidfile child waitsig 2> err &
+	local mw=$!
+	wait_for child .
+	local fifo="$userdir/$(cat child)/marker"
+	# a line finished by a second write at once is still one line
+	sh -c 'printf "lo" > "$1"; exec printf "ad\n"' sh "$fifo" >> "$fifo"
+	wait_rows seg.csv 1
+	printf 'half a li' > "$fifo"
+	# the documented second for a writer to finish its line
+	sleep 1.2
+	echo train > "$fifo"
+	wait_rows seg.csv 2
+	# the same after an overlong line that never ended
+	head -c 6000 /dev/zero | tr '\0' x > "$fifo"
+	sleep 1.2
+	echo after > "$fifo"
+	wait_rows seg.csv 3
+	kill -USR2 "$(cat child)"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	cat err
+	[ "$(field label 2 seg.csv)" = "load" ]
+	[ "$(field label 3 seg.csv)" = "train" ]
+	[ "$(field label 4 seg.csv)" = "after" ]
+	[ "$(rows seg.csv)" -eq 4 ]
+	[ "$(grep -c "unfinished line ignored: no newline came" err)" -eq 1 ]
+	[ "$(grep -c "line longer than 4096 bytes ignored" err)" -eq 1 ]
+}
+
+@test "an unfinished line at the end is dropped, and said" {
+	run --separate-stderr mw -s seg.csv -- sh -c 'printf "no newline" > "$MEMWATCH_FIFO"'
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 1 ]
+	[[ "$stderr" == *"/marker: unfinished line ignored: no newline came (said once)"* ]]
+}
+
+@test "a base open to others is not used: the next one is, and it is said" {
+	mkdir -m 0777 open
+	chmod 0777 open
+	run --separate-stderr env TMPDIR="$PWD/open" "$MEMWATCH" -q -- sh -c 'echo "$MEMWATCH_FIFO"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == "/tmp/memwatch-$(id -u)/"*"/marker" ]]
+	echo "$stderr"
+	[[ "$stderr" == *"memwatch: $PWD/open: mode 0777 lets others change it: \$TMPDIR not used for the FIFO"* ]]
+	[ -z "$(ls open)" ]
+	# sticky, as /tmp is: each may change only their own entries
+	chmod 1777 open
+	run --separate-stderr env TMPDIR="$PWD/open" "$MEMWATCH" -q -- sh -c 'echo "$MEMWATCH_FIFO"'
+	[[ "$stderr" != *"not used for the FIFO"* ]]
+	[[ "$output" == "$PWD/open/memwatch-$(id -u)/"*"/marker" ]]
+}
+
+@test "a base reached through a symlink of our own is used, by that path" {
+	mkdir real
+	ln -s "$PWD/real" "$TMPDIR/link"
+	run --separate-stderr env TMPDIR="$TMPDIR/link" "$MEMWATCH" -q -- sh -c 'echo "$MEMWATCH_FIFO"; test -p "$MEMWATCH_FIFO"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == "$TMPDIR/link/memwatch-$(id -u)/"*"/marker" ]]
+	[ -d real/memwatch-$(id -u) ]
+}
+
+@test "the directories swapped for symlinks during the run: only memwatch's own is removed" {
+	"$MEMWATCH" -q -- "$WORKLOAD" pidfile child waitsig 2> err &
+	local mw=$!
+	wait_for child .
+	local pid=$(cat child)
+	# what removal by path would take instead
+	mkdir -p victim/memwatch-$(id -u)/$pid victim/$pid
+	mv "$TMPDIR" moved
+	ln -s "$PWD/victim" "$TMPDIR"
+	mv moved/memwatch-$(id -u)/$pid moved/memwatch-$(id -u)/gone
+	ln -s "$PWD/victim/$pid" moved/memwatch-$(id -u)/$pid
+	kill -USR2 $pid
+	wait_status $mw
+	cat err
+	[ "$status" -eq 0 ]
+	[ -d victim/memwatch-$(id -u)/$pid ] && [ -d victim/$pid ]
+	grep -q "/$pid: replaced during the run: left alone" err
+	# the FIFOs themselves went, through the directory's fd
+	[ -z "$(ls moved/memwatch-$(id -u)/gone)" ]
+	# and left alone, untouched, once the entry is its own again
+	rm moved/memwatch-$(id -u)/$pid
+	"$MEMWATCH" -q -- "$WORKLOAD" pidfile child2 waitsig 2> err &
+	mw=$!
+	wait_for child2 .
+	mv victim victim2
+	kill -USR2 "$(cat child2)"
+	wait_status $mw
+	[ "$status" -eq 0 ]
+	# TMPDIR's link now leads nowhere, and memwatch's directory went anyway
+	[ -z "$(ls moved/memwatch-$(id -u) | grep -v gone)" ]
+}

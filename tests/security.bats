@@ -132,3 +132,86 @@ hidepid() {
 		[ "${lines[2]}" -eq 3 ]
 	done
 }
+
+@test "root given another user's XDG_RUNTIME_DIR and TMPDIR (su without -, sudo -E) uses neither" {
+	needs_root
+	share
+	# the user's own runtime directory, and a TMPDIR that leads, by a link
+	# of theirs, to a directory of root's
+	mkdir -m 0700 "$shared/xdg" "$shared/home"
+	mkdir -m 0755 "$shared/etc"
+	chown nobody "$shared/xdg" "$shared/home"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$shared/etc" "$shared/home/tmp"
+	# and a link of theirs in a sticky directory open to all, as /tmp is
+	mkdir -m 1777 "$shared/sticky"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups ln -s "$shared/etc" "$shared/sticky/tmp"
+	local tmp
+	for tmp in "$shared/home/tmp" "$shared/sticky/tmp"; do
+		run --separate-stderr env XDG_RUNTIME_DIR="$shared/xdg" TMPDIR="$tmp" "$MEMWATCH" -q -- sh -c 'echo "$MEMWATCH_FIFO"'
+		echo "$stderr"
+		[ "$status" -eq 0 ]
+		[[ "$output" == "/tmp/memwatch-0/"*"/marker" ]]
+		[[ "$stderr" == *"memwatch: $shared/xdg: owned by uid $(id -u nobody), neither root nor us: \$XDG_RUNTIME_DIR not used for the FIFO"* ]]
+		case $tmp in
+		*/home/*)
+			[[ "$stderr" == *"memwatch: $shared/home: owned by uid $(id -u nobody), neither root nor us: \$TMPDIR not used for the FIFO"* ]] ;;
+		*)
+			[[ "$stderr" == *"memwatch: $shared/sticky/tmp: a symbolic link of uid $(id -u nobody), neither root nor us: \$TMPDIR not used for the FIFO"* ]] ;;
+		esac
+		[ -z "$(find "$shared/xdg" "$shared/etc" -mindepth 1)" ]
+	done
+}
+
+# as_nobody CMD...: run CMD as an unprivileged user.
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+}
+
+@test "planted output paths in a sticky directory: root follows no link, truncates nothing, opens no FIFO" {
+	needs_root
+	share
+	local sticky="$shared/sticky" opt
+	mkdir -m 1777 "$sticky"
+	echo precious > "$shared/victim"
+	as_nobody ln -s "$shared/victim" "$sticky/link.csv"
+	as_nobody sh -c 'echo theirs > "$1"' sh "$sticky/theirs.csv"
+	as_nobody mkfifo -m 0666 "$sticky/fifo.csv"
+	for opt in -o -s -P; do
+		run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q $opt "$sticky/link.csv" -- touch ran
+		[ "$status" -eq 124 ]
+		[ "$stderr" = "memwatch: $sticky/link.csv: a symbolic link of uid $(id -u nobody) in a sticky directory open to others: not followed" ]
+		run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q $opt "$sticky/theirs.csv" -- touch ran
+		[ "$status" -eq 124 ]
+		[ "$stderr" = "memwatch: $sticky/theirs.csv: owned by uid $(id -u nobody) in a sticky directory open to others: not truncated" ]
+		# refused before it is opened: no wait for a reader, nothing blocked
+		run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q $opt "$sticky/fifo.csv" -- touch ran
+		[ "$status" -eq 124 ]
+		[ "$stderr" = "memwatch: $sticky/fifo.csv: a FIFO of uid $(id -u nobody), not asked for: refused (name it under /dev, as /dev/stdout or /dev/fd/N, to write to it)" ]
+	done
+	[ ! -e ran ]
+	[ "$(cat "$shared/victim")" = precious ]
+	[ "$(cat "$sticky/theirs.csv")" = theirs ]
+	# the same planted FIFO, asked for through a descriptor, is written
+	run sh -c 'exec 3<> "$1"; "$MEMWATCH" -q -s /dev/fd/3 -- true; head -n 2 <&3' sh "$sticky/fifo.csv"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]%%,*}" = "segment" ]
+	# root's own link and file there are taken, as are ours anywhere
+	ln -s "$shared/mine" "$sticky/mine.csv"
+	run mw -q -o "$sticky/mine.csv" -- true
+	[ "$status" -eq 0 ]
+	[ "$(head -c 10 "$shared/mine")" = "elapsed_s," ]
+}
+
+@test "a planted output path where the planter may write: the file is the user's to give" {
+	needs_root
+	share
+	# a directory of nobody's own, not sticky: what is there is theirs, and
+	# root writing there is what root asked for, but a FIFO is not opened
+	mkdir -m 0755 "$shared/theirs"
+	chown nobody "$shared/theirs"
+	as_nobody mkfifo "$shared/theirs/out.csv"
+	run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q -o "$shared/theirs/out.csv" -- touch ran
+	[ "$status" -eq 124 ]
+	[[ "$stderr" == *"a FIFO of uid $(id -u nobody), not asked for: refused"* ]]
+	[ ! -e ran ]
+}

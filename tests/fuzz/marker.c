@@ -3,10 +3,15 @@
  * cuts what memwatch reads from the FIFO into lines, and label_escape(),
  * which makes a line a label fit for a terminal and a CSV field.
  *
- * The first two bytes drive the test: how the rest is cut into reads, and
- * the size of a second, small label buffer.  What must hold:
- * - the lines are those of the input, in order; a line of PIPE_BUF bytes or
- *   more with its newline is dropped and counted, never cut or joined;
+ * The first two bytes drive the test: how the rest is cut into reads, with
+ * the FIFO running dry between some of them, for a short while or for
+ * MARKER_UNFINISHED_NS, and the size of a second, small label buffer.  What
+ * must hold:
+ * - the lines are those of the input, in order, where a line starts after
+ *   a newline or after the FIFO ran dry for MARKER_UNFINISHED_NS; a line
+ *   of PIPE_BUF bytes or more with its newline is dropped and counted,
+ *   never cut or joined; bytes without a newline before such a pause, or
+ *   at the end, are dropped and counted;
  * - a label is NUL-terminated inside its buffer, valid UTF-8, without C0 or
  *   C1 controls, DEL, or the marks that reorder or break a line;
  * - a label is unambiguous: undoing its escapes (\\, \xHH, \uHHHH) gives
@@ -25,11 +30,14 @@
 #include "memwatch.h"
 #include "fuzz.h"
 
+#define CHUNKS_MAX	4096
+
 struct check {
-	const char	*rest;		/* the input not yet matched by a line */
-	const char	*end;
+	const char	**line;	/* the lines expected, one per input byte at most */
+	size_t		*len;
+	size_t		 nlines;
+	size_t		 next;		/* the next line to come */
 	size_t		 small;		/* size of the second label buffer */
-	unsigned long	 lines;
 };
 
 /* Append code point cp as UTF-8 at out; return its length. */
@@ -160,34 +168,50 @@ static void
 on_line(void *arg, const char *line, size_t n)
 {
 	struct check	*c = arg;
-	const char	*nl;
-	size_t		 want;
 
-	/* the next line of the input that is short enough to take */
-	for (;;) {
-		nl = memchr(c->rest, '\n', (size_t)(c->end - c->rest));
-		assert(nl != NULL);
-		want = (size_t)(nl - c->rest);
-		c->rest = nl + 1;
-		if (want < PIPE_BUF)
-			break;
-	}
-	assert(n == want && memcmp(line, nl - want, n) == 0);
+	assert(c->next < c->nlines);
+	assert(n == c->len[c->next] &&
+	    memcmp(line, c->line[c->next], n) == 0);
 	assert(memchr(line, '\n', n) == NULL);
-	c->lines++;
+	c->next++;
 	check_label(line, n, LABEL_MAX);
 	check_label(line, n, c->small);
+}
+
+enum gap { GAP_NONE, GAP_SHORT, GAP_LONG };
+
+/*
+ * The piece of input from start to end, ended by a newline (nl) or by a
+ * long pause or the end: a line to expect, or one dropped and counted.
+ */
+static void
+expect(struct check *c, const char *start, const char *end, bool nl,
+    unsigned long *refused, unsigned long *unfinished)
+{
+	size_t	 len = (size_t)(end - start);
+
+	if (len >= PIPE_BUF)
+		(*refused)++;
+	if (!nl)
+		(*unfinished)++;
+	else if (len < PIPE_BUF) {
+		c->line[c->nlines] = start;
+		c->len[c->nlines++] = len;
+	}
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct marker_lines m;
-	struct check	 c;
-	const char	*in, *end, *p, *nl = NULL;
+	static struct check c;
+	static size_t	 cut[CHUNKS_MAX];
+	static enum gap	 gap[CHUNKS_MAX];
+	const char	*in, *end, *p, *start;
 	unsigned int	 seed;
-	unsigned long	 lines = 0, refused = 0;
-	size_t		 n, len;
+	unsigned long	 refused = 0, unfinished = 0;
+	size_t		 n, nchunks = 0, k;
+	int64_t		 now = 1;
 
 	if (size < 2)
 		return 0;
@@ -195,39 +219,58 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in = (const char *)data + 2;
 	end = (const char *)data + size;
 	memset(&m, 0, sizeof(m));
-	c.rest = in;
-	c.end = end;
+	c.nlines = c.next = 0;
 	c.small = 1 + data[1] % 32;
-	c.lines = 0;
+	if ((c.line = calloc(size, sizeof(*c.line))) == NULL ||
+	    (c.len = calloc(size, sizeof(*c.len))) == NULL)
+		abort();
 
 	/* reads of up to PIPE_BUF bytes, as from the FIFO, cut at random */
-	for (p = in; p < end; p += n) {
+	for (p = in; p < end && nchunks < CHUNKS_MAX; p += n) {
 		seed = seed * 1103515245 + 12345;
 		n = 1 + (seed >> 8) % PIPE_BUF;
 		if (n > (size_t)(end - p))
 			n = (size_t)(end - p);
-		marker_feed(&m, p, n, on_line, &c);
+		cut[nchunks] = (size_t)(p + n - in);
+		gap[nchunks++] = (enum gap)((seed >> 4) % 3);
 	}
+	end = in + (nchunks > 0 ? cut[nchunks - 1] : 0);
 
-	/* the same, line by line: every line accounted for */
-	for (p = in; p < end; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			break;
-		if ((size_t)(nl - p) < PIPE_BUF)
-			lines++;
-		else
-			refused++;
+	/* what must come of them: pieces ended by newlines and long pauses */
+	start = in;
+	for (k = 0, p = in; p < end; p++) {
+		if (*p == '\n') {
+			expect(&c, start, p, true, &refused, &unfinished);
+			start = p + 1;
+		}
+		if ((size_t)(p + 1 - in) == cut[k]) {
+			if (gap[k] == GAP_LONG && start <= p && k + 1 < nchunks) {
+				expect(&c, start, p + 1, false, &refused,
+				    &unfinished);
+				start = p + 1;
+			}
+			k++;
+		}
 	}
-	assert(c.lines == lines);
-	len = (size_t)(end - (nl == NULL ? p : end));
-	if (len >= PIPE_BUF) {
-		/* an unfinished line already too long is refused at once */
-		refused++;
-		assert(m.overlong);
-	} else {
-		assert(!m.overlong && m.len == len &&
-		    memcmp(m.buf, p, len) == 0);
+	if (start < end)
+		expect(&c, start, end, false, &refused, &unfinished);
+
+	for (k = 0, p = in; k < nchunks; k++) {
+		marker_feed(&m, p, (size_t)(in + cut[k] - p), now, on_line, &c);
+		p = in + cut[k];
+		/* a read that stops short leaves bytes in the FIFO: not dry */
+		if (gap[k] != GAP_NONE)
+			marker_dry(&m, now);
+		now += gap[k] == GAP_LONG ? MARKER_UNFINISHED_NS :
+		    gap[k] == GAP_SHORT ? MARKER_UNFINISHED_NS - 1 :
+		    2 * MARKER_UNFINISHED_NS;
 	}
+	(void)marker_end(&m);
+	assert(c.next == c.nlines);
 	assert(m.refused == refused);
+	assert(m.unfinished == unfinished);
+	assert(m.len == 0 && !m.overlong);
+	free(c.line);
+	free(c.len);
 	return 0;
 }

@@ -1,0 +1,181 @@
+/*
+ * trust.c: whether a directory can be trusted not to change under
+ * memwatch, which may run as root in another user's environment.  A
+ * directory is trusted when it belongs to root or to us and nobody else
+ * may change its entries: not writable by group or others, or sticky (as
+ * /tmp), where each may change only entries of their own.  A path is
+ * trusted when every directory on the way is, and every symbolic link on
+ * the way belongs to root or to us.
+ */
+
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memwatch.h"
+
+#define LINKS_MAX	40	/* as the kernel's limit on a path's links */
+
+/* Whether uid is root's or ours. */
+static bool
+trusted_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/*
+ * Whether the directory of st is trusted; if not, say why in why (size
+ * bytes).
+ */
+bool
+trust_dir(const struct stat *st, char *why, size_t size)
+{
+	if (!trusted_owner(st->st_uid))
+		(void)snprintf(why, size, "owned by uid %u, neither root nor us",
+		    (unsigned int)st->st_uid);
+	else if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st->st_mode & S_ISVTX) == 0)
+		(void)snprintf(why, size, "mode %04o lets others change it",
+		    (unsigned int)(st->st_mode & 07777));
+	else
+		return true;
+	return false;
+}
+
+/*
+ * Open directory fd's entry name, a directory, without following a link,
+ * and check that it is trusted.  Return its fd, or -1 with why filled.
+ */
+static int
+open_checked(int fd, const char *name, char *why, size_t size)
+{
+	struct stat	 st;
+	int		 next;
+
+	if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		(void)snprintf(why, size, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(next, &st) == -1)
+		(void)snprintf(why, size, "%s", strerror(errno));
+	else if (trust_dir(&st, why, size))
+		return next;
+	(void)close(next);
+	return -1;
+}
+
+/*
+ * If name in directory fd is a symbolic link that belongs to root or to
+ * us, put its text before rest (the part of the path after it, size
+ * bytes) and return 1; return 0 if it is not a link, -1 with why filled
+ * if it is one of another user's or too long.
+ */
+static int
+take_link(int fd, const char *name, char *rest, size_t size, char *why,
+    size_t wsize)
+{
+	char		 text[PATH_MAX], joined[PATH_MAX];
+	struct stat	 st;
+	ssize_t		 n;
+
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISLNK(st.st_mode))
+		return 0;
+	if (!trusted_owner(st.st_uid)) {
+		(void)snprintf(why, wsize, "a symbolic link of uid %u, "
+		    "neither root nor us", (unsigned int)st.st_uid);
+		return -1;
+	}
+	if ((n = readlinkat(fd, name, text, sizeof(text) - 1)) == -1) {
+		(void)snprintf(why, wsize, "%s", strerror(errno));
+		return -1;
+	}
+	text[n] = '\0';
+	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", text, rest) >=
+	    sizeof(joined) || strlcpy(rest, joined, size) >= size) {
+		(void)snprintf(why, wsize, "%s", strerror(ENAMETOOLONG));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Open the directory at the absolute path, trusting no directory or link
+ * on the way that trust_dir() or the rule above refuses.  Return its fd,
+ * or -1 after filling bad (PATH_MAX bytes) with the path walked so far and
+ * why (size bytes) with the reason.
+ */
+int
+trust_path(const char *path, char *bad, char *why, size_t size)
+{
+	char	 rest[PATH_MAX], name[NAME_MAX + 1], *p, *end;
+	size_t	 len, done = 0;
+	int	 fd, next, links = 0, r;
+
+	bad[0] = '\0';
+	if (path[0] != '/') {
+		(void)strlcpy(bad, path, PATH_MAX);
+		(void)snprintf(why, size, "not an absolute path");
+		return -1;
+	}
+	if (strlcpy(rest, path, sizeof(rest)) >= sizeof(rest) ||
+	    (fd = open_checked(AT_FDCWD, "/", why, size)) == -1) {
+		(void)strlcpy(bad, "/", PATH_MAX);
+		if (strlen(path) >= sizeof(rest))
+			(void)snprintf(why, size, "%s", strerror(ENAMETOOLONG));
+		return -1;
+	}
+	for (p = rest;;) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return fd;
+		end = strchrnul(p, '/');
+		if ((len = (size_t)(end - p)) > NAME_MAX) {
+			(void)snprintf(why, size, "%s", strerror(ENAMETOOLONG));
+			break;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p = end;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (done + len + 2 < PATH_MAX) {
+			bad[done++] = '/';
+			memcpy(bad + done, name, len + 1);
+			done += len;
+		}
+		if ((r = take_link(fd, name, p, sizeof(rest) - (size_t)(p -
+		    rest), why, size)) == -1)
+			break;
+		if (r == 1) {
+			if (++links > LINKS_MAX) {
+				(void)snprintf(why, size, "%s",
+				    strerror(ELOOP));
+				break;
+			}
+			if (*p == '/') {
+				done = 0;
+				(void)close(fd);
+				if ((fd = open_checked(AT_FDCWD, "/", why,
+				    size)) == -1)
+					return -1;
+			}
+			continue;
+		}
+		if ((next = open_checked(fd, name, why, size)) == -1)
+			break;
+		(void)close(fd);
+		fd = next;
+	}
+	(void)close(fd);
+	return -1;
+}
