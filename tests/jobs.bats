@@ -161,6 +161,29 @@ count() {
 	EOF
 }
 
+@test "attached: Ctrl-Z stops memwatch, fg continues it, Ctrl-C ends it with exit 0" {
+	session <<-'EOF'
+	expect \$ $
+	send $W pidfile target waitsig &
+	expect \$ $
+	send until [ -s target ]; do sleep 0.01; done; $MW -p $(cat target)
+	expect watching pid
+	keys \x1a
+	expect Stopped
+	send grep State /proc/$(jobs -p %2)/status /proc/$(cat target)/status
+	expect State:\s+T.*\n.*State:\s+S
+	send fg %2
+	expect -p
+	intr
+	expect \$ $
+	send echo status=$?
+	expect status=0
+	send kill %1
+	send exit
+	wait
+	EOF
+}
+
 # interrupted LINE: type LINE at the prompt, and Ctrl-C once the workload
 # it runs has printed its PID.
 interrupted() {
