@@ -80,9 +80,10 @@ start_target() {
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
 			"$mw_bin" -i 10ms -s - -p "$target" > seg.csv 2> err &
 	else
-		# as a user, root's init is another user's process
+		# as a user, root's init is another user's process; alone,
+		# not the whole system's tree, parts of which others may watch
 		target=1
-		"$mw_bin" -i 10ms -s - -p 1 > seg.csv 2> err &
+		"$mw_bin" -i 10ms --no-children -s - -p 1 > seg.csv 2> err &
 	fi
 	local mw=$!
 	wait_for err "watching pid $target"
