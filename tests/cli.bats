@@ -34,7 +34,7 @@ load helpers
 
 @test "getopt's messages name memwatch as memwatch's own do, not its path" {
 	local args
-	for args in --bogus -x -i --interval; do
+	for args in --bogus -x -i --interval 'mark --bogus' 'mark -t'; do
 		run --separate-stderr mw $args
 		echo "$args: $stderr"
 		[ "$status" -eq 125 ]
