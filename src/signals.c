@@ -32,7 +32,6 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
