@@ -154,7 +154,7 @@ guard_sample(struct run *r, const struct sample *s)
 	act = guard_check(r->guard, s, r->opt->pss, &mem);
 	if (act & GUARD_SIGNAL) {
 		guard_warn(r->guard, GUARD_SIGNAL, mem, r->target->pid);
-		target_signal(r->target, r->guard->signo);
+		target_signal(r->target, r->guard->signo, NULL);
 		r->meter.seg.interrupts++;
 	}
 	if (act & GUARD_KILL) {

@@ -50,6 +50,7 @@ void	 limit_describe(const struct limit *, char *, size_t);
 #define GUARD_KILL	0x2	/* SIGKILL the largest member but the root */
 struct guard {
 	uint64_t limit;		/* bytes; 0: no limit signal */
+	char	 what[160];	/* the limit as said at the start */
 	uint64_t kill;		/* bytes; 0: no SIGKILL */
 	int	 signo;		/* the limit signal */
 	uint64_t near, far;	/* the fast schedule from near, until below far */
@@ -217,8 +218,7 @@ int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
 bool	 target_exited(const struct target *);
 bool	 target_alive(const struct target *);
-void	 target_signal(const struct target *, int);
-void	 target_signal_info(const struct target *, int, siginfo_t *);
+void	 target_signal(const struct target *, int, siginfo_t *);
 bool	 target_sent(int);
 int	 target_exit_status(const struct target *);
 int	 target_exit_as(int);

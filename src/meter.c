@@ -136,8 +136,9 @@ end_period(struct meter *m, int64_t t, bool reset)
 			others(m, mb);
 			whole = false;
 		}
-		if (probe_new_image(&mb->probe, &changed) != 0 ||
-		    changed) {
+		if ((error = probe_new_image(&mb->probe, &changed)) != 0)
+			lose_marks(m, mb->pid, "maps", error);
+		if (error != 0 || changed) {
 			whole = false;
 			if (i == 0)
 				m->new_image = true;

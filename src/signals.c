@@ -10,8 +10,8 @@
  * signals then reach the command's group alone, and a signal sent to
  * memwatch's group reaches memwatch alone; memwatch passes on each signal
  * it receives, once, so the command gets each signal once however it was
- * sent.  SIGKILL, which memwatch cannot pass on, reaches the command as
- * its parent-death signal (target.c).  For job control memwatch does what
+ * sent.  SIGKILL cannot be passed on: the command outlives a memwatch
+ * killed so.  For job control memwatch does what
  * a shell does: when the command stops, it takes the terminal back and
  * stops its own group as the terminal would have; when continued, it gives
  * the terminal back if its group was given it, and continues the command's
@@ -276,13 +276,13 @@ pass_on(struct target *t, const struct signalfd_siginfo *si)
 		info.si_pid = (pid_t)si->ssi_pid;
 		info.si_uid = si->ssi_uid;
 		info.si_value.sival_ptr = (void *)(uintptr_t)si->ssi_ptr;
-		target_signal_info(t, sig, &info);
+		target_signal(t, sig, &info);
 	} else
-		target_signal(t, sig);
+		target_signal(t, sig, NULL);
 	/* a SIGCHLD not read yet may tell of a stop */
 	watch_stops(t);
 	if (t->stopped && default_action(sig) == TERMINATE)
-		target_signal(t, SIGCONT);
+		target_signal(t, SIGCONT, NULL);
 }
 
 /*

@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -25,8 +24,8 @@
 
 #include "memwatch.h"
 
-static int	 killed_by;
-static sigset_t	 sent;		/* the signals sent to the target */	/* the signal that killed the launched child */
+static int	 killed_by;	/* the signal that killed the launched child */
+static sigset_t	 sent;		/* the signals sent to the target */
 
 /*
  * Whether pidfd_open(2) failed for want of pidfds: Linux before 5.3,
@@ -107,19 +106,18 @@ target_attach(struct target *t, pid_t pid)
 
 /*
  * The child's side of target_spawn(), before it runs argv: in a process
- * group of its own, killed with memwatch if memwatch is killed, and rid
- * of any signal sent to memwatch's group before it left it, which reached
- * memwatch too and is passed on from there.
+ * group of its own, and rid of any signal sent to memwatch's group before
+ * it left it, which reached memwatch too and is passed on from there.  It
+ * is not killed with memwatch: an IPython whose memwatch the OOM killer
+ * took keeps its session.
  */
 static void
-child_setup(pid_t parent)
+child_setup(void)
 {
 	const struct timespec	 now = { 0, 0 };
 	sigset_t		 all;
 
 	(void)setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-		_exit(EXIT_INTERNAL);
 	(void)sigfillset(&all);
 	while (sigtimedwait(&all, NULL, &now) > 0)
 		continue;
@@ -140,7 +138,6 @@ target_spawn(struct target *t, char *const argv[])
 	sigset_t	 none;
 	size_t		 len = 0;
 	ssize_t		 n;
-	pid_t		 parent = getpid();
 	int		 child_errno;
 
 	memset(t, 0, sizeof(*t));
@@ -165,7 +162,7 @@ target_spawn(struct target *t, char *const argv[])
 
 	(void)close(t->gate[1]);
 	(void)close(t->report[0]);
-	child_setup(parent);
+	child_setup();
 	/* the gate: the FIFO's path, if any, then end of file */
 	while ((n = read(t->gate[0], fifo + len, sizeof(fifo) - 1 - len)) > 0)
 		len += (size_t)n;
@@ -288,17 +285,10 @@ target_alive(const struct target *t)
 
 /* Send a signal to the target, with info if not NULL. */
 void
-target_signal_info(const struct target *t, int sig, siginfo_t *info)
+target_signal(const struct target *t, int sig, siginfo_t *info)
 {
 	if (send_signal(t, sig, info) == -1 && errno != ESRCH)
 		warn("signal pid %d", (int)t->pid);
-}
-
-/* Send a signal to the target. */
-void
-target_signal(const struct target *t, int sig)
-{
-	target_signal_info(t, sig, NULL);
 }
 
 /* Whether memwatch has sent the target sig. */

@@ -173,7 +173,11 @@ adopt(struct tree *t, pid_t pid)
 	/* memwatch itself, attached to a process that started it */
 	if (pid <= 0 || pid == t->self || find(t, pid) != NULL)
 		return;
-	if ((error = add(t, pid, -1)) != 0)
+	/* not there, but alive: hidden from us (hidepid) */
+	if ((error = add(t, pid, -1)) == ENOENT &&
+	    (kill(pid, 0) == 0 || errno == EPERM))
+		error = EACCES;
+	if (error != 0)
 		unknown(t, pid, error);
 }
 

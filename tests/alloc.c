@@ -23,6 +23,9 @@
  *	stop		stop with SIGSTOP until sent SIGCONT
  *	die		die by SIGKILL
  *	exec STEP...	execute this program again with the steps after it
+ *	grow N MS K	map and touch N MiB every MS milliseconds, K times,
+ *			all kept (a steady rate; "alloc N" is one memset)
+ *	noint		ignore SIGINT from here on
  *	signals F	catch every signal that can be caught, say "ready",
  *			and write the number of each one received to file F,
  *			a line each, until killed
@@ -34,9 +37,6 @@
  *			clean-up of MS milliseconds, or 3 if a second SIGTERM
  *			comes during it, as programs that take it for "abort
  *			the clean-up" do
- *	grow N MS K	map and touch N MiB every MS milliseconds, K times,
- *			all kept (a steady rate; "alloc N" is one memset)
- *	noint		ignore SIGINT from here on
  *	workers N M MS	fork N children that each map and touch M MiB, hold
  *			it MS milliseconds and exit; go on at once
  *	reap		wait for every child still running
@@ -436,6 +436,16 @@ main(int argc, char *argv[])
 			(void)raise(SIGSTOP);
 		} else if (strcmp(step, "die") == 0) {
 			(void)raise(SIGKILL);
+		} else if (strcmp(step, "grow") == 0) {
+			size_t	 mib = (size_t)number(argv[++i]);
+			long	 ms = number(argv[++i]);
+
+			for (long k = number(argv[++i]); k > 0; k--) {
+				(void)touch(mib);
+				sleep_ms(ms);
+			}
+		} else if (strcmp(step, "noint") == 0) {
+			(void)signal(SIGINT, SIG_IGN);
 		} else if (strcmp(step, "signals") == 0) {
 			if (argv[++i] == NULL)
 				errx(2, "signals: missing file");
@@ -451,16 +461,6 @@ main(int argc, char *argv[])
 			(void)sigaction(SIGCONT, &sa, NULL);
 		} else if (strcmp(step, "graceful") == 0) {
 			graceful(number(argv[++i]));
-		} else if (strcmp(step, "grow") == 0) {
-			size_t	 mib = (size_t)number(argv[++i]);
-			long	 ms = number(argv[++i]);
-
-			for (long k = number(argv[++i]); k > 0; k--) {
-				(void)touch(mib);
-				sleep_ms(ms);
-			}
-		} else if (strcmp(step, "noint") == 0) {
-			(void)signal(SIGINT, SIG_IGN);
 		} else if (strcmp(step, "exec") == 0) {
 			argv[i] = argv[0];
 			execv("/proc/self/exe", argv + i);

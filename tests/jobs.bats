@@ -45,9 +45,13 @@ count() {
 	expect Killed
 	send echo status=$?
 	expect status=137
+	send pkill -KILL -f 'alloc signals /dev/tty'; echo ended
+	expect ^ended
 	send exit
 	wait
 	EOF
+	# memwatch killed, the command ran on (as a batch job's would) until
+	# ended above
 	[ "$(count 2)" -eq 1 ]
 	[ "$(count 3)" -eq 1 ]
 	[ "$(count 20)" -eq 1 ]
