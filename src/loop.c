@@ -105,7 +105,7 @@ record_sample(struct run *r, const struct sample *s)
 	ms.segment = s->segment;
 	for (size_t i = 0; i < r->tree->n; i++) {
 		mb = &r->tree->m[i];
-		if (mb->unreadable)
+		if (mb->unreadable || mb->ours)
 			continue;
 		ms.pid = mb->pid;
 		ms.ppid = mb->ppid;

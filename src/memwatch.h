@@ -3,6 +3,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 
 #include <limits.h>
@@ -179,6 +180,7 @@ struct member {
 	bool	 others;	/* another memwatch resets its mark */
 	bool	 unreadable;	/* its memory cannot be read: not counted */
 	bool	 ended;		/* the root, reaped: its mark is in hwm */
+	bool	 ours;		/* runs memwatch's program: not counted */
 };
 struct tree {
 	struct member *m;	/* m[0] is the root */
@@ -186,6 +188,7 @@ struct tree {
 	bool	 children;	/* descendants too */
 	bool	 reset;		/* marks are reset, not --no-reset */
 	pid_t	 self;		/* memwatch, never a member */
+	struct stat exe;	/* memwatch's program */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
 	unsigned int counted;	/* members in the last sample */

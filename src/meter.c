@@ -121,6 +121,8 @@ end_period(struct meter *m, int64_t t, bool reset)
 	for (size_t i = 0; i < tr->n; i++) {
 		struct member	*mb = &tr->m[i];
 
+		if (mb->ours)
+			continue;
 		/* a root that has ended left its mark with wait4(2) */
 		if (mb->ended) {
 			sum += mb->hwm;
