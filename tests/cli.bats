@@ -96,7 +96,7 @@ load helpers
 }
 
 @test "command not found: exit 127" {
-	run --separate-stderr mw -- ./no-such-command
+	run -127 --separate-stderr mw -- ./no-such-command
 	[ "$status" -eq 127 ]
 	[[ "$stderr" == *"no-such-command: No such file or directory"* ]]
 }
