@@ -52,6 +52,7 @@ watchable(pid_t pid)
 	long		 tgid;
 	char		 state;
 
+	/* the kernel's, even under a planted proc root: the pidfd names it */
 	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
