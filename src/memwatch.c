@@ -257,8 +257,10 @@ main(int argc, char *argv[])
 	/* getopt's messages name argv[0]; err(3)'s the name alone */
 	argv[0] = (char *)getprogname();
 	/* "memwatch -- mark" runs a command called mark */
-	if (argc > 1 && strcmp(argv[1], "mark") == 0)
+	if (argc > 1 && strcmp(argv[1], "mark") == 0) {
+		argv[1] = argv[0];
 		return mark_main(argc - 1, argv + 1);
+	}
 	opt.interval_ns = INTERVAL_DEFAULT;
 	opt.children = true;
 	opt.limit_signal = SIGINT;

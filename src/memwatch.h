@@ -227,6 +227,7 @@ int	 target_reap(struct target *);
 bool	 target_exited(const struct target *);
 bool	 target_alive(const struct target *);
 void	 target_signal(const struct target *, int, siginfo_t *);
+bool	 target_sent(int);
 int	 target_exit_status(const struct target *);
 int	 target_exit_as(int);
 

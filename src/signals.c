@@ -10,8 +10,8 @@
  * signals then reach the command's group alone, and a signal sent to
  * memwatch's group reaches memwatch alone; memwatch passes on each signal
  * it receives, once, so the command gets each signal once however it was
- * sent.  SIGKILL, which memwatch cannot pass on, reaches the command as
- * its parent-death signal (target.c).  For job control memwatch does what
+ * sent.  SIGKILL cannot be passed on: the command outlives a memwatch
+ * killed so.  For job control memwatch does what
  * a shell does: when the command stops, it takes the terminal back and
  * stops its own group as the terminal would have; when continued, it gives
  * the terminal back if its group was given it, and continues the command's
@@ -32,7 +32,6 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -46,7 +45,6 @@
 static int	 tty = -1;	/* the controlling terminal, if any */
 static pid_t	 job;		/* the command's process group, given the terminal */
 static int	 passed_stop;	/* a stop signal passed on to the command */
-static sigset_t	 passed;	/* every signal passed on */
 static int	 dying;		/* the signal to die of at exit */
 
 /* What each signal does by default, of the classes that matter here. */
@@ -84,9 +82,8 @@ at_exit(void)
 
 	if (tty != -1 && tcgetpgrp(tty) == job) {
 		(void)tcsetpgrp(tty, getpgrp());
-		/* from the terminal, not through memwatch: group missed it */
-		if ((dying == SIGINT || dying == SIGQUIT) &&
-		    !sigismember(&passed, dying))
+		/* from the terminal, not from memwatch: the group missed it */
+		if ((dying == SIGINT || dying == SIGQUIT) && !target_sent(dying))
 			(void)killpg(0, dying);
 	}
 	if (dying == 0)
@@ -119,7 +116,6 @@ signals_open(void)
 	struct sigaction sa;
 	sigset_t	 set;
 
-	(void)sigemptyset(&passed);
 	if (atexit(at_exit) != 0)
 		return -1;
 	/* ignored, SIGCHLD would have the command reaped behind our back */
@@ -264,7 +260,6 @@ pass_on(struct target *t, const struct signalfd_siginfo *si)
 	siginfo_t	 info;
 	int		 sig = (int)si->ssi_signo;
 
-	(void)sigaddset(&passed, sig);
 	if (sig == SIGCONT) {
 		resume(t);
 		return;

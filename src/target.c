@@ -25,6 +25,7 @@
 #include "memwatch.h"
 
 static int	 killed_by;	/* the signal that killed the launched child */
+static sigset_t	 sent;		/* the signals sent to the target */
 
 /*
  * Whether pidfd_open(2) failed for want of pidfds: Linux before 5.3,
@@ -51,6 +52,7 @@ watchable(pid_t pid)
 	long		 tgid;
 	char		 state;
 
+	/* the kernel's, even under a planted proc root: the pidfd names it */
 	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
@@ -265,6 +267,8 @@ target_exited(const struct target *t)
 static int
 send_signal(const struct target *t, int sig, siginfo_t *info)
 {
+	if (sig != 0)
+		(void)sigaddset(&sent, sig);
 	if (t->pidfd != -1)
 		return pidfd_send_signal(t->pidfd, sig, info, 0);
 	if (info != NULL)
@@ -280,12 +284,19 @@ target_alive(const struct target *t)
 	return send_signal(t, 0, NULL) == 0 || errno == EPERM;
 }
 
-/* Pass a signal on to the launched target, with info if not NULL. */
+/* Send a signal to the target, with info if not NULL. */
 void
 target_signal(const struct target *t, int sig, siginfo_t *info)
 {
 	if (send_signal(t, sig, info) == -1 && errno != ESRCH)
 		warn("signal pid %d", (int)t->pid);
+}
+
+/* Whether memwatch has sent the target sig. */
+bool
+target_sent(int sig)
+{
+	return sigismember(&sent, sig) == 1;
 }
 
 /*

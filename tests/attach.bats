@@ -80,9 +80,10 @@ start_target() {
 		setpriv --reuid=nobody --regid=nogroup --clear-groups \
 			"$mw_bin" -i 10ms -s - -p "$target" > seg.csv 2> err &
 	else
-		# as a user, root's init is another user's process
+		# as a user, root's init is another user's process; alone,
+		# not the whole system's tree, parts of which others may watch
 		target=1
-		"$mw_bin" -i 10ms -s - -p 1 > seg.csv 2> err &
+		"$mw_bin" -i 10ms --no-children -s - -p 1 > seg.csv 2> err &
 	fi
 	local mw=$!
 	wait_for err "watching pid $target"
@@ -141,4 +142,37 @@ time.sleep(100)' &
 	echo "kernel thread: $status, $stderr"
 	[ "$status" -eq 123 ]
 	[[ "$stderr" == "memwatch: pid $kthread: a kernel thread, which has no memory of its own to watch" ]]
+}
+
+@test "attach: a PID reused between pidfd_open and /proc/PID is not watched, exit 123" {
+	needs_root
+	command -v unshare > /dev/null || skip "no unshare (util-linux)"
+	unshare --pid --fork --mount-proc true 2> /dev/null ||
+		skip "no PID namespace can be made here"
+	# Right after memwatch's pidfd_open, the hook kills the process and,
+	# through ns_last_pid, gives its PID to a new one: the impostor, in
+	# a PID namespace of the test's own, where nothing else takes PIDs.
+	cat > hook <<-'EOF'
+	#!/bin/bash
+	kill -KILL "$1"
+	while [ -e "/proc/$1" ]; do :; done
+	echo $(( $1 - 1 )) > /proc/sys/kernel/ns_last_pid
+	sleep 3 &
+	echo $! > impostor
+	EOF
+	chmod +x hook
+	export PIDFD_OPEN_HOOK=$PWD/hook
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	run --separate-stderr timeout -k 5 20 unshare --pid --fork --mount-proc bash -c '
+		"$1" pidfile target waitsig &
+		while [ ! -s target ]; do sleep 0.01; done
+		# not exec'\''d: this shell, PID 1 here, reaps the process killed
+		LD_PRELOAD=$2 "$3" -q -s seg.csv -p "$(cat target)"
+		exit $?' \
+		_ "$WORKLOAD" "$PIDFD_HOOK_SO" "$MEMWATCH"
+	echo "status $status: $stderr; target $(cat target), impostor $(cat impostor)"
+	[ "$(cat impostor)" -eq "$(cat target)" ] || skip "the impostor got another PID"
+	[ "$status" -eq 123 ]
+	[[ "$stderr" == *"/proc/$(cat target): No such process"* ]]
+	[ ! -s seg.csv ]
 }

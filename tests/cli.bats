@@ -34,7 +34,7 @@ load helpers
 
 @test "getopt's messages name memwatch as memwatch's own do, not its path" {
 	local args
-	for args in --bogus -x -i --interval; do
+	for args in --bogus -x -i --interval 'mark --bogus' 'mark -t'; do
 		run --separate-stderr mw $args
 		echo "$args: $stderr"
 		[ "$status" -eq 125 ]
@@ -96,7 +96,7 @@ load helpers
 }
 
 @test "command not found: exit 127" {
-	run --separate-stderr mw -- ./no-such-command
+	run -127 --separate-stderr mw -- ./no-such-command
 	[ "$status" -eq 127 ]
 	[[ "$stderr" == *"no-such-command: No such file or directory"* ]]
 }

@@ -165,6 +165,26 @@ count() {
 	EOF
 }
 
+@test "attached: Ctrl-Z stops memwatch alone, kill %job continues and ends it with exit 0" {
+	# bash says Done for a job that exits 0
+	session <<-'EOF'
+	expect \$ $
+	send $W pidfile target waitsig &
+	expect \$ $
+	send until [ -s target ]; do sleep 0.01; done; $MW -p $(cat target)
+	expect watching pid
+	keys \x1a
+	expect Stopped
+	send grep State /proc/$(jobs -p %2)/status /proc/$(cat target)/status
+	expect State:\s+T.*\n.*State:\s+S
+	send set -b; kill %2
+	expect \[2\]\+\s+Done
+	send kill %1
+	send exit
+	wait
+	EOF
+}
+
 # interrupted LINE: type LINE at the prompt, and Ctrl-C once the workload
 # it runs has printed its PID.
 interrupted() {

@@ -121,6 +121,31 @@ os.execv(sys.argv[2], sys.argv[2:])' "$1" "$MEMWATCH" "${@:2}" || status=$?
 	done
 }
 
+@test "attached: every terminating signal ends the run as SIGTERM does, all written, the process untouched" {
+	local sig mw target
+	set -m
+	"$WORKLOAD" pidfile target waitsig &
+	wait_for target .
+	target=$(cat target)
+	for sig in $(terminating); do
+		rm -f out.csv seg.csv err
+		"$MEMWATCH" -o out.csv -s seg.csv -p "$target" 2> err &
+		mw=$!
+		wait_for err "watching pid"
+		kill -$sig $mw
+		ended $mw 10
+		wait_status $mw
+		echo "SIG$sig: status $status"
+		[ "$status" -eq 0 ]
+		[ "$(rows seg.csv)" -eq 1 ]
+		complete out.csv seg.csv err
+		clean
+		kill -0 "$target"
+	done
+	kill -USR2 "$target"
+	wait "$target"
+}
+
 @test "every signal reaches the command once, sent to memwatch alone or to its process group" {
 	local n sig mw child
 	set -m	# memwatch in a process group of its own, as a job
