@@ -18,7 +18,8 @@ rss_kib() {
 # that allocates 48 MiB; continue memwatch once the mark has returned or
 # is seen waiting.  Leaves the segments in seg.csv.
 gated() {
-	"$MEMWATCH" -q -s seg.csv -- sh -c 'echo $$ > child
+	# the shell alone, not memwatch mark, a child with memory of its own
+	"$MEMWATCH" -q --no-children -s seg.csv -- sh -c 'echo $$ > child
 		while [ ! -e go ]; do sleep 0.01; done
 		"$MEMWATCH" mark '"$1"' work || exit
 		exec "$WORKLOAD" alloc 48 mark sleep 50' &
