@@ -213,6 +213,7 @@ void	 outfile_flush(struct outfile *);
 void	 outfile_close(struct outfile *);
 bool	 outfile_failed(const struct outfile *);
 int	 outfile_replace(const char *, const char *, size_t);
+int	 outfile_claim(const char *);
 
 /* format.c: numbers and fields written by hand, for the per-sample path */
 char	*fmt_u64(char *, uint64_t);
