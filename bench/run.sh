@@ -3,7 +3,8 @@
 #
 #	run.sh memwatch bindir results
 #
-# bindir holds the helpers built by make bench: floor and spikes.
+# bindir holds the helpers built by make bench: floor and spikes; ALLOC in
+# the environment names the tests' workload (tests/alloc), for the guard.
 # Runs each section of the benchmark in turn, each writing its CSV into the
 # results directory, then report.py, which turns the CSVs into latest.md.
 # It installs nothing: a missing peer is named with the Debian package that
@@ -17,7 +18,7 @@ if [ $# -ne 3 ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 PYTHON=/usr/bin/python3
-SECTIONS="cost instructions schedule peaks ipython footprint accuracy"
+SECTIONS="cost instructions schedule peaks ipython footprint accuracy guard"
 
 # peer COMMAND PACKAGE: print the path of COMMAND, or say where to get it.
 peer() {
@@ -43,7 +44,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 trap 'exit 130' INT TERM
 BENCH_START=$(date +%s)
 export MEMWATCH FLOOR SPIKES RESULTS SCRATCH BENCH_START \
-	MPROF PIDSTAT VALGRIND NUMPY
+	MPROF PIDSTAT VALGRIND NUMPY ALLOC
 # under a memwatch of its own, the workloads would cut its segments
 unset MEMWATCH_PID
 # no __pycache__ in the source tree

@@ -43,10 +43,11 @@ remove_at_exit(void)
  * that is a directory and trusted (trust.c), so that root, given another
  * user's variables (su without -, sudo -E), never works in that user's
  * directories.  One that is refused is said.  Return its fd and copy its
- * path to base (PATH_MAX bytes), or return -1 after a warning.
+ * path to base (PATH_MAX bytes), or return -1 after a warning that names
+ * the FIFO's directory for pid when a call failed.
  */
 static int
-open_base(char *base)
+open_base(char *base, pid_t pid)
 {
 	static const char *const vars[] = { "XDG_RUNTIME_DIR", "TMPDIR", NULL };
 	struct stat	 st;
@@ -62,6 +63,12 @@ open_base(char *base)
 		if ((fd = trust_path(s, bad, why, sizeof(why))) != -1) {
 			(void)strlcpy(base, s, PATH_MAX);
 			return fd;
+		}
+		/* out of descriptors, say: no other base would do better */
+		if (errno != EPERM) {
+			warn("%s/memwatch-%u/%d", s, (unsigned int)geteuid(),
+			    (int)pid);
+			return -1;
 		}
 		if (vars[i] != NULL)
 			warnx("%s: %s: $%s not used for the FIFO", bad, why,
@@ -102,6 +109,44 @@ open_private_dir(int dirfd, const char *name, const char *path)
 	return -1;
 }
 
+/* Remove what memwatch and the snippet make in the PID directory dirfd. */
+static void
+remove_files(int dirfd)
+{
+	static const char *const names[] = { "marker", "reply", "ack",
+	    "limit", "limit.new", "plot.svg" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		(void)unlinkat(dirfd, names[i], 0);
+}
+
+/*
+ * Remove every file in directory fd: the FIFOs, and what else memwatch
+ * and the snippet put there (the notebook's plot, a limit).  It is
+ * private: nobody else's are there.  Out of descriptors, the names known.
+ */
+static void
+empty_dir(int fd)
+{
+	struct dirent	*e;
+	DIR		*d;
+	int		 dup_fd;
+
+	if ((dup_fd = dup(fd)) == -1 || (d = fdopendir(dup_fd)) == NULL) {
+		if (dup_fd != -1)
+			(void)close(dup_fd);
+		remove_files(fd);
+		return;
+	}
+	/* the offset is fd's too: where an earlier pass left it */
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_DIR)
+			(void)unlinkat(fd, e->d_name, 0);
+	}
+	(void)closedir(d);
+}
+
 /*
  * Open the per-user directory, made if create, and name the PID
  * directory's path in f.  Return its fd, or -1 after a warning.
@@ -112,7 +157,7 @@ open_user_dir(struct fifo *f, pid_t pid, bool create)
 	char	 base[PATH_MAX], user[PATH_MAX], name[32];
 	int	 basefd, fd;
 
-	if ((basefd = open_base(base)) == -1)
+	if ((basefd = open_base(base, pid)) == -1)
 		return -1;
 	(void)snprintf(name, sizeof(name), "memwatch-%u",
 	    (unsigned int)geteuid());
@@ -166,9 +211,7 @@ make_pid_dir(int userfd, const char *name, const char *path)
 		warnx("%s: in use by another memwatch", path);
 		return -1;
 	}
-	(void)unlinkat(fd, "marker", 0);
-	(void)unlinkat(fd, "reply", 0);
-	(void)unlinkat(fd, "ack", 0);
+	empty_dir(fd);
 	return fd;
 }
 
@@ -320,29 +363,34 @@ fifo_drain_lines(struct fifo *f, marker_fn *fn, void *arg)
 }
 
 /*
- * Remove every file in directory fd: the FIFOs, and what else memwatch
- * put there (the notebook's plot).  It is private: nobody else's are there.
+ * Take the file name that the IPython snippet left in the directory: its
+ * first line, into buf (size bytes, NUL-terminated), and remove it.  Only
+ * a regular file is read.  Return 0, ENOENT if there is none, or another
+ * errno.
  */
-static void
-empty_dir(int fd)
+int
+fifo_take(const struct fifo *f, const char *name, char *buf, size_t size)
 {
-	struct dirent	*e;
-	DIR		*d;
-	int		 dup_fd;
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd, error = 0;
 
-	if ((dup_fd = dup(fd)) == -1 || (d = fdopendir(dup_fd)) == NULL) {
-		if (dup_fd != -1)
-			(void)close(dup_fd);
-		(void)unlinkat(fd, "marker", 0);
-		(void)unlinkat(fd, "reply", 0);
-		(void)unlinkat(fd, "ack", 0);
-		return;
+	if (f->dirfd == -1)
+		return ENOENT;
+	if ((fd = openat(f->dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errno;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		error = EINVAL;
+	else if ((n = read(fd, buf, size - 1)) == -1)
+		error = errno;
+	else {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
 	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_type != DT_DIR)
-			(void)unlinkat(fd, e->d_name, 0);
-	}
-	(void)closedir(d);
+	(void)close(fd);
+	(void)unlinkat(f->dirfd, name, 0);
+	return error;
 }
 
 /*

@@ -1,20 +1,26 @@
 /*
  * ipython.c: bringing memwatch's IPython snippet to a Python that memwatch
  * launches (through PYTHONSTARTUP, the user's own still run after it) or
- * attaches to (a line to paste into it).
+ * attaches to (a line to paste into it, for an IPython or Jupyter kernel).
  */
 
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "memwatch.h"
+#include "paths.h"
 
 /*
- * The directory of the Python files: the source tree's for the binary
+ * The directory of the Python package: the source tree's for the binary
  * built there, so src/memwatch works before make install.
  */
 static const char *
@@ -28,7 +34,7 @@ python_dir(void)
 		if (strcmp(exe, BUILD_BINARY) == 0)
 			return SOURCE_PYTHONDIR;
 	}
-	return PKGDATADIR "/python";
+	return PKGPYTHONDIR;
 }
 
 /* Have an interactive Python started from here load the snippet. */
@@ -44,20 +50,82 @@ ipython_inject(void)
 	return setenv("PYTHONSTARTUP", path, 1);
 }
 
-/* On attaching to a Python, say what to run in it for per-cell reports. */
+/* Whether s, a path, names a file whose name starts with prefix. */
+static bool
+base_is(const char *s, const char *prefix)
+{
+	const char	*slash = strrchr(s, '/');
+
+	return strncmp(slash != NULL ? slash + 1 : s, prefix,
+	    strlen(prefix)) == 0;
+}
+
+/*
+ * Whether the command line args (n bytes of NUL-terminated strings) runs
+ * IPython or a Jupyter kernel: an ipython script or an ipykernel or
+ * IPython module run by Python, not any Python program.
+ */
+static bool
+runs_ipython(const char *args, size_t n)
+{
+	const char	*end = args + n, *a = args, *prev = "";
+
+	if (base_is(a, "ipython"))
+		return true;
+	if (!base_is(a, "python"))
+		return false;
+	for (a += strlen(a) + 1; a < end; prev = a, a += strlen(a) + 1) {
+		if (strcmp(prev, "-m") == 0)
+			return strncmp(a, "IPython", 7) == 0 ||
+			    strncmp(a, "ipykernel", 9) == 0;
+		if (strcmp(a, "-c") == 0)
+			return false;
+		/* python's options, and the values of -W and -X */
+		if (a[0] == '-' || strcmp(prev, "-W") == 0 ||
+		    strcmp(prev, "-X") == 0)
+			continue;
+		return base_is(a, "ipython") || base_is(a, "ipykernel");
+	}
+	return false;
+}
+
+/*
+ * On attaching to an IPython shell or a Jupyter kernel, say what to run
+ * in it for per-cell reports.  Nothing for other processes, nor when
+ * /proc says too little to tell.
+ */
 void
 ipython_hint(pid_t pid)
 {
-	char	 path[64], exe[PATH_MAX], *base;
-	ssize_t	 n;
+	char		 path[64], args[4096];
+	struct stat	 st;
+	struct passwd	*pw;
+	ssize_t		 n;
+	int		 fd;
 
-	(void)snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+	(void)snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
-	exe[n] = '\0';
-	base = strrchr(exe, '/') != NULL ? strrchr(exe, '/') + 1 : exe;
-	if (strncmp(base, "python", 6) == 0)
-		fprintf(stderr, "memwatch: for a report after each cell, run "
-		    "this in its IPython or Jupyter:\n    %%run %s/startup.py\n",
-		    python_dir());
+	n = read(fd, args, sizeof(args) - 1);
+	if (n <= 0 || fstat(fd, &st) == -1) {
+		(void)close(fd);
+		return;
+	}
+	(void)close(fd);
+	args[n] = '\0';
+	if (!runs_ipython(args, (size_t)n))
+		return;
+	if (st.st_uid != geteuid()) {
+		/* its snippet looks for a FIFO of its own user's */
+		pw = getpwuid(st.st_uid);
+		fprintf(stderr, "memwatch: pid %d runs as %s, who cannot use "
+		    "this memwatch's FIFO: for a report after each cell, type "
+		    "%%load_ext memwatch in its IPython or Jupyter (it starts "
+		    "a memwatch of its own), or run memwatch -p %d as %s\n",
+		    (int)pid, pw != NULL ? pw->pw_name : "another user",
+		    (int)pid, pw != NULL ? pw->pw_name : "that user");
+		return;
+	}
+	fprintf(stderr, "memwatch: for a report after each cell, run this in "
+	    "its IPython or Jupyter:\n    %%run %s/startup.py\n", python_dir());
 }

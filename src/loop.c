@@ -38,8 +38,10 @@ struct run {
 	struct meter	 meter;
 	struct sink	*sinks;
 	size_t		 nsinks;
+	struct guard	*guard;
 	int		 sigfd;
 	int		 timerfd;
+	int64_t		 timer_ns;	/* the timer's interval now */
 	int64_t		 start;		/* CLOCK_MONOTONIC, ns */
 	int64_t		 start_realtime;
 	int64_t		 last_flush;
@@ -104,6 +106,8 @@ record_sample(struct run *r, const struct sample *s)
 	ms.segment = s->segment;
 	for (size_t i = 0; i < r->tree->n; i++) {
 		mb = &r->tree->m[i];
+		if (mb->unreadable)
+			continue;
 		ms.pid = mb->pid;
 		ms.ppid = mb->ppid;
 		ms.comm = mb->comm;
@@ -113,6 +117,60 @@ record_sample(struct run *r, const struct sample *s)
 		ms.pss = s->pss != NO_VALUE ? mb->pss : NO_VALUE;
 		sinks_member(r->sinks, r->nsinks, &ms);
 	}
+}
+
+/*
+ * Put the timer on an absolute schedule: the first tick at first, then
+ * every interval ns.  Return 0, or -1 with errno set.
+ */
+static int
+arm_timer(struct run *r, int64_t first, int64_t interval)
+{
+	struct itimerspec	 its;
+
+	its.it_value.tv_sec = first / NSEC_PER_SEC;
+	its.it_value.tv_nsec = first % NSEC_PER_SEC;
+	its.it_interval.tv_sec = interval / NSEC_PER_SEC;
+	its.it_interval.tv_nsec = interval % NSEC_PER_SEC;
+	if (timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		return -1;
+	r->timer_ns = interval;
+	return 0;
+}
+
+/*
+ * Show the guard a sample, and do what it asks: the limit signal to the
+ * root, as a terminal's Ctrl-C reaches the foreground job, counted in the
+ * segment; SIGKILL to the largest member but the root; another interval.
+ */
+static void
+guard_sample(struct run *r, const struct sample *s)
+{
+	uint64_t	 mem;
+	pid_t		 pid;
+	int		 act;
+
+	if (!guard_on(r->guard))
+		return;
+	act = guard_check(r->guard, s, r->opt->pss, &mem);
+	if (act & GUARD_SIGNAL) {
+		guard_warn(r->guard, GUARD_SIGNAL, mem, r->target->pid);
+		target_signal(r->target, r->guard->signo);
+		r->meter.seg.interrupts++;
+	}
+	if (act & GUARD_KILL) {
+		if ((pid = tree_largest(r->tree)) == 0)
+			guard_warn(r->guard, GUARD_KILL, mem, 0);
+		else {
+			guard_warn(r->guard, GUARD_KILL, mem, pid);
+			if (kill(pid, SIGKILL) == -1 && errno != ESRCH)
+				warn("kill pid %d", (int)pid);
+		}
+	}
+	/* the guard's schedule near the limit, or the user's again */
+	if (r->guard->interval_ns != r->timer_ns)
+		(void)arm_timer(r, now_ns() + r->guard->interval_ns,
+		    r->guard->interval_ns);
 }
 
 /*
@@ -144,9 +202,12 @@ boundary(struct run *r, const char *label)
 	struct sample	 s;
 
 	meter_cut(&r->meter, elapsed(r), label, &closed, &s);
+	closed.limit = r->guard->limit;
 	if (r->meter.sampled)
 		record_sample(r, &s);
 	record_segment(r, &closed, r->meter.seg.label);
+	if (r->meter.sampled)
+		guard_sample(r, &s);
 }
 
 /*
@@ -157,8 +218,11 @@ static void
 on_marker_line(void *arg, const char *line, size_t len)
 {
 	struct run	*r = arg;
-	char		 label[LABEL_MAX];
+	char		 label[LABEL_MAX], limit[64];
 
+	/* a new limit from the IPython snippet, from this boundary on */
+	if (fifo_take(r->fifo, "limit", limit, sizeof(limit)) == 0)
+		guard_request(r->guard, limit, r->target->pid, r->opt->quiet);
 	label_escape(line, len, label, sizeof(label));
 	boundary(r, label[0] != '\0' ? label : NULL);
 	fifo_ack(r->fifo, r->meter.seg.index, label);
@@ -176,8 +240,10 @@ on_tick(struct run *r)
 		return;
 	/* after a stall, one sample stands for the missed ticks */
 	r->late += expirations - 1;
-	if ((error = meter_sample(&r->meter, elapsed(r), &s)) == 0)
+	if ((error = meter_sample(&r->meter, elapsed(r), &s)) == 0) {
 		record_sample(r, &s);
+		guard_sample(r, &s);
+	}
 	/* without a pidfd, how the end of an attached process shows */
 	else if (error == ESRCH && r->target->pidfd == -1 &&
 	    !r->target->launched)
@@ -226,7 +292,7 @@ end_run(struct run *r)
 {
 	struct segment	 closed;
 	struct sample	 s;
-	uint64_t	 reaped = 1;
+	uint64_t	 reaped = UINT64_MAX;	/* unknown: as if it had */
 	int		 error;
 
 	fifo_drain_lines(r->fifo, on_marker_line, r);
@@ -241,23 +307,18 @@ end_run(struct run *r)
 			errno = error;
 			warn("wait for pid %d", (int)r->target->pid);
 		}
-		meter_exited(&r->meter, elapsed(r), r->target, reaped > 0,
+		meter_exited(&r->meter, elapsed(r), r->target, reaped,
 		    &closed);
 	}
+	closed.limit = r->guard->limit;
 	record_segment(r, &closed, "");
 }
 
 static int
 start_timer(struct run *r)
 {
-	struct itimerspec	 its;
-	int64_t			 first = r->start + r->opt->interval_ns;
-
-	its.it_value.tv_sec = first / NSEC_PER_SEC;
-	its.it_value.tv_nsec = first % NSEC_PER_SEC;
-	its.it_interval.tv_sec = r->opt->interval_ns / NSEC_PER_SEC;
-	its.it_interval.tv_nsec = r->opt->interval_ns % NSEC_PER_SEC;
-	return timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	return arm_timer(r, r->start + r->opt->interval_ns,
+	    r->opt->interval_ns);
 }
 
 /* The run's first boundary: a sample at time 0 and a fresh peak. */
@@ -272,8 +333,10 @@ start_run(struct run *r)
 	r->start = r->last_flush = now_ns();
 	meter_start(&r->meter, r->tree, r->target, r->opt->pss,
 	    r->opt->leave_alone, &s);
-	if (r->meter.sampled)
+	if (r->meter.sampled) {
 		record_sample(r, &s);
+		guard_sample(r, &s);
+	}
 }
 
 /* Leave with the command's status, unless an output was lost. */
@@ -308,6 +371,7 @@ loop_run(struct options *opt, struct watched *w)
 	r.target = &w->target;
 	r.tree = &w->tree;
 	r.fifo = &w->fifo;
+	r.guard = &w->guard;
 	r.sigfd = w->sigfd;
 	r.timerfd = w->timerfd;
 	r.sinks = opt->outputs;

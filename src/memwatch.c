@@ -28,17 +28,25 @@
 #define INTERVAL_DEFAULT	(100 * 1000000LL)	/* 100 ms */
 #define INTERVAL_MIN		(100 * 1000LL)		/* 100 us */
 #define INTERVAL_MAX		(3600 * NSEC_PER_SEC)
+#define LIMIT_INTERVAL		(1000000LL)		/* 1 ms near the limit */
 
 /* long options without a letter */
-enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS };
+enum { OPT_NO_CHILDREN = 256, OPT_NO_RESET, OPT_PSS, OPT_METRICS, OPT_PLOT,
+	OPT_LIMIT, OPT_LIMIT_INTERVAL, OPT_LIMIT_KILL, OPT_LIMIT_SIGNAL };
 
 static const struct option longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "interval",	required_argument,	NULL,	'i' },
+	{ "limit",	required_argument,	NULL,	OPT_LIMIT },
+	{ "limit-interval", required_argument,	NULL,	OPT_LIMIT_INTERVAL },
+	{ "limit-kill",	required_argument,	NULL,	OPT_LIMIT_KILL },
+	{ "limit-signal", required_argument,	NULL,	OPT_LIMIT_SIGNAL },
+	{ "metrics",	required_argument,	NULL,	OPT_METRICS },
 	{ "no-children", no_argument,		NULL,	OPT_NO_CHILDREN },
 	{ "no-reset",	no_argument,		NULL,	OPT_NO_RESET },
 	{ "output",	required_argument,	NULL,	'o' },
 	{ "pid",	required_argument,	NULL,	'p' },
+	{ "plot",	required_argument,	NULL,	OPT_PLOT },
 	{ "processes",	required_argument,	NULL,	'P' },
 	{ "pss",	no_argument,		NULL,	OPT_PSS },
 	{ "quiet",	no_argument,		NULL,	'q' },
@@ -79,12 +87,29 @@ help(void)
 	    "(default 100ms)\n"
 	    "  -o, --output=FILE  samples as CSV; - for standard output\n"
 	    "  -s, --segments=FILE  segments as CSV; - for standard output\n"
+	    "      --plot=FILE    an SVG picture of the run, kept up to date\n"
+	    "      --metrics=FILE the run for Prometheus: a .prom file in\n"
+	    "                     node_exporter's textfile directory\n"
 	    "  -P, --processes=FILE  a row per process per sample, as CSV\n"
 	    "  -p, --pid=PID      attach to a running process\n"
 	    "      --no-children  the process alone, not its descendants\n"
 	    "      --pss          proportional set size too (at most 1/s)\n"
 	    "      --no-reset     never reset high-water marks (peaks sampled)\n"
 	    "  -q, --quiet        no lines on standard error but warnings\n"
+	    "      --limit=SIZE   interrupt the command when its memory passes "
+	    "SIZE:\n"
+	    "                     300M, 1.5G (K, M, G, T: powers of 1024), or "
+	    "N% of what\n"
+	    "                     it may use (its cgroup's limit, MEM_LIMIT, "
+	    "MemTotal)\n"
+	    "      --limit-signal=SIG  the signal sent at the limit (default "
+	    "INT)\n"
+	    "      --limit-interval=T  sample every T within 20% of the limit "
+	    "(default 1ms)\n"
+	    "      --limit-kill=SIZE   SIGKILL the largest process but the "
+	    "command's\n"
+	    "                     own when memory passes SIZE (default: "
+	    "never)\n"
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version\n"
 	    "\n"
@@ -124,11 +149,13 @@ signals_to_fd(void)
  * (out of file descriptors, say).
  */
 static int
-open_tree(struct tree *tr, const struct target *t, bool children)
+open_tree(struct watched *w, const struct options *opt)
 {
-	int	 error;
+	const struct target *t = &w->target;
+	int		 error;
 
-	if ((error = tree_open(tr, t->pid, children)) == 0)
+	if ((error = tree_open(&w->tree, t->pid, w->rootdir, opt->children,
+	    !opt->leave_alone)) == 0)
 		return 0;
 	/* /proc mounted with hidepid=invisible hides others' processes */
 	if (error == ENOENT && target_alive(t)) {
@@ -199,6 +226,43 @@ describe(struct run_info *info, const struct options *opt)
 	info->command = command;
 }
 
+/*
+ * The plot that %memwatch plot shows in IPython, beside the FIFOs: written
+ * only while the snippet reads the reply FIFO.  Without it the run goes on.
+ */
+static void
+add_notebook_plot(struct options *opt, const struct fifo *f,
+    const struct run_info *info)
+{
+	static char	 path[PATH_MAX];
+	struct sink	*k = &opt->outputs[opt->noutputs];
+
+	if (f->dirfd == -1 || opt->noutputs == OUTPUTS_MAX ||
+	    (size_t)snprintf(path, sizeof(path), "%s/plot.svg", f->dir) >=
+	    sizeof(path))
+		return;
+	k->ops = &sink_notebook_plot_ops;
+	k->path = path;
+	if (k->ops->open(k, info) == 0)
+		opt->noutputs++;
+}
+
+/* Parse s, the value of option name, as a sampling interval, or exit. */
+static int64_t
+interval(const char *s, const char *name)
+{
+	const char	*errstr;
+	int64_t		 ns;
+
+	if (parse_duration(s, &ns, &errstr) == -1)
+		errx(EXIT_USAGE, "%s %s: %s", name, s, errstr);
+	if (ns < INTERVAL_MIN)
+		errx(EXIT_USAGE, "%s %s: below the minimum of 100us", name, s);
+	if (ns > INTERVAL_MAX)
+		errx(EXIT_USAGE, "%s %s: above the maximum of 1 hour", name, s);
+	return ns;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -208,6 +272,8 @@ main(int argc, char *argv[])
 	static struct run_info info;	/* the sinks keep it */
 	const char	*errstr;
 	char		 buf[32];
+	uint64_t	 bytes;
+	uint32_t	 ppm;
 	int		 ch, status;
 
 	outfile_std_fds();
@@ -216,6 +282,8 @@ main(int argc, char *argv[])
 		return mark_main(argc - 1, argv + 1);
 	opt.interval_ns = INTERVAL_DEFAULT;
 	opt.children = true;
+	opt.limit_signal = SIGINT;
+	opt.limit_interval_ns = LIMIT_INTERVAL;
 
 	while ((ch = getopt_long(argc, argv, "+hi:o:P:p:qs:V", longopts,
 	    NULL)) != -1) {
@@ -229,22 +297,39 @@ main(int argc, char *argv[])
 		case OPT_PSS:
 			opt.pss = true;
 			break;
+		case OPT_METRICS:
+			add_output(&opt, &sink_metrics_ops, optarg);
+			break;
+		case OPT_PLOT:
+			add_output(&opt, &sink_plot_ops, optarg);
+			break;
 		case 'P':
 			add_output(&opt, &sink_processes, optarg);
 			break;
 		case 'h':
 			help();
 		case 'i':
-			if (parse_duration(optarg, &opt.interval_ns,
-			    &errstr) == -1)
-				errx(EXIT_USAGE, "interval %s: %s", optarg,
+			opt.interval_ns = interval(optarg, "interval");
+			break;
+		case OPT_LIMIT:
+			/* checked now, resolved once the process is known */
+			if (parse_limit(optarg, &bytes, &ppm, &errstr) == -1)
+				errx(EXIT_USAGE, "limit %s: %s", optarg, errstr);
+			opt.limit = optarg;
+			break;
+		case OPT_LIMIT_INTERVAL:
+			opt.limit_interval_ns = interval(optarg,
+			    "limit-interval");
+			break;
+		case OPT_LIMIT_KILL:
+			if (parse_size(optarg, &opt.limit_kill, &errstr) == -1)
+				errx(EXIT_USAGE, "limit-kill %s: %s", optarg,
 				    errstr);
-			if (opt.interval_ns < INTERVAL_MIN)
-				errx(EXIT_USAGE, "interval %s: below the "
-				    "minimum of 100us", optarg);
-			if (opt.interval_ns > INTERVAL_MAX)
-				errx(EXIT_USAGE, "interval %s: above the "
-				    "maximum of 1 hour", optarg);
+			break;
+		case OPT_LIMIT_SIGNAL:
+			if ((opt.limit_signal = parse_signal(optarg)) == 0)
+				errx(EXIT_USAGE, "limit-signal %s: no such "
+				    "signal", optarg);
 			break;
 		case 'o':
 			add_output(&opt, &sink_samples, optarg);
@@ -292,18 +377,26 @@ main(int argc, char *argv[])
 	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
 		err(EXIT_INTERNAL, "timerfd");
 	w.fifo.fd = w.fifo.dirfd = -1;
+	w.rootdir = -1;
 	if (opt.pid != 0) {
 		/* an attach fails before any output file is touched */
 		if ((status = target_attach(&w.target, opt.pid)) != 0 ||
-		    (status = open_tree(&w.tree, &w.target, opt.children)) != 0)
+		    (status = open_tree(&w, &opt)) != 0)
 			return status;
 	}
+	/* a launched command is in memwatch's cgroup until it moves */
+	guard_init(&w.guard, opt.limit_kill, opt.limit_signal, opt.interval_ns,
+	    opt.limit_interval_ns);
+	if (opt.limit != NULL && (status = guard_limit(&w.guard, opt.limit,
+	    opt.pid != 0 ? opt.pid : getpid(), opt.quiet)) != 0)
+		return status;
 	describe(&info, &opt);
 	if ((status = sinks_open(opt.outputs, opt.noutputs, &info)) != 0)
 		return status;
 	if (opt.pid != 0) {
 		/* without the FIFO, SIGUSR1 still cuts segments */
 		(void)fifo_create(&w.fifo, opt.pid);
+		add_notebook_plot(&opt, &w.fifo, &info);
 		if (!opt.quiet) {
 			fprintf(stderr, "memwatch: watching pid %d\n",
 			    (int)opt.pid);
@@ -317,13 +410,19 @@ main(int argc, char *argv[])
 		if ((status = target_spawn(&w.target, opt.argv)) != 0)
 			return status;
 		info.pid = w.target.pid;
+		/*
+		 * Claimed before it runs, so that a memwatch watching this one
+		 * and its children does not take the command's marks first.
+		 */
+		if ((w.rootdir = proc_open_pid(w.target.pid)) != -1)
+			(void)proc_claim(w.rootdir, !opt.leave_alone);
 		(void)fifo_create(&w.fifo, w.target.pid);
+		add_notebook_plot(&opt, &w.fifo, &info);
 		if ((status = target_exec(&w.target, w.fifo.dirfd != -1 ?
 		    w.fifo.marker : NULL, opt.argv[0])) != 0)
 			return status;
 		/* the child runs: from here on its status is ours to return */
-		if ((status = open_tree(&w.tree, &w.target,
-		    opt.children)) != 0) {
+		if ((status = open_tree(&w, &opt)) != 0) {
 			(void)waitpid(w.target.pid, NULL, 0);
 			return status;
 		}

@@ -28,6 +28,51 @@
 /* duration.c */
 int	 parse_duration(const char *, int64_t *, const char **);
 
+/* size.c: sizes and limits on the command line */
+int	 parse_size(const char *, uint64_t *, const char **);
+int	 parse_limit(const char *, uint64_t *, uint32_t *, const char **);
+void	 format_size(char *, size_t, uint64_t);
+
+/* limit.c: the memory a process may use, for a limit in percent */
+struct limit {
+	uint64_t bytes;		/* the limit */
+	uint64_t base;		/* what it is a share of; 0 if given in bytes */
+	uint32_t ppm;		/* the share, in millionths; 0 if in bytes */
+	const char *source;	/* where base came from: a file, MEM_LIMIT, MemTotal */
+	bool	 cgroup;	/* source is a cgroup's file */
+};
+int	 limit_resolve(pid_t, uint32_t, struct limit *);
+void	 limit_describe(const struct limit *, char *, size_t);
+
+/* guard.c: the --limit policy */
+#define GUARD_SIGNAL	0x1	/* send the limit signal to the root */
+#define GUARD_KILL	0x2	/* SIGKILL the largest member but the root */
+struct guard {
+	uint64_t limit;		/* bytes; 0: no limit signal */
+	uint64_t kill;		/* bytes; 0: no SIGKILL */
+	int	 signo;		/* the limit signal */
+	uint64_t near, far;	/* the fast schedule from near, until below far */
+	int64_t	 user_ns;	/* the user's interval */
+	int64_t	 fast_ns;	/* the interval wanted near the limit */
+	int64_t	 interval_ns;	/* the interval wanted now */
+	bool	 signalled;	/* over the limit since the last signal */
+	bool	 killed;	/* over the kill limit since the last kill */
+	bool	 seen;		/* last and last_ns hold a sample */
+	uint64_t last;
+	int64_t	 last_ns;
+	int64_t	 near_ns;	/* when memory was last near the limit */
+	uint64_t pss;		/* the last PSS reading, with --pss */
+	uint64_t pss_rss;	/* RSS then; 0 before the first */
+};
+void	 guard_init(struct guard *, uint64_t, int, int64_t, int64_t);
+int	 guard_limit(struct guard *, const char *, pid_t, bool);
+void	 guard_request(struct guard *, const char *, pid_t, bool);
+bool	 guard_on(const struct guard *);
+struct sample;
+int	 guard_check(struct guard *, const struct sample *, bool, uint64_t *);
+void	 guard_warn(const struct guard *, int, uint64_t, pid_t);
+int	 parse_signal(const char *);
+
 /* marker.c: lines from the marker FIFO, and labels made safe */
 #define MARKER_UNFINISHED_NS	NSEC_PER_SEC	/* to finish a line */
 struct marker_lines {
@@ -59,6 +104,7 @@ int	 fifo_create(struct fifo *, pid_t);
 bool	 fifo_reply(const struct fifo *, const char *, size_t);
 void	 fifo_read_lines(struct fifo *, size_t, marker_fn *, void *);
 void	 fifo_drain_lines(struct fifo *, marker_fn *, void *);
+int	 fifo_take(const struct fifo *, const char *, char *, size_t);
 void	 fifo_remove(struct fifo *);
 int	 fifo_find(struct fifo *, pid_t);
 void	 fifo_ack(const struct fifo *, unsigned int, const char *);
@@ -77,6 +123,7 @@ void	 ipython_hint(pid_t);
 
 /* probe.c: one process's memory, read from /proc */
 struct probe {
+	int	 dir_fd;	/* /proc/PID, which the others are opened in */
 	int	 statm_fd;	/* /proc/PID/statm, kept open for the run */
 	int	 status_fd;	/* /proc/PID/status, for VmHWM */
 	int	 clear_fd;	/* /proc/PID/clear_refs, -1 if peaks are sampled */
@@ -101,14 +148,16 @@ struct status {
 };
 int	 proc_open_root(void);
 int	 proc_open(const char *, int);
-int	 probe_open(struct probe *, pid_t);
+int	 proc_open_pid(pid_t);
+int	 proc_claim(int, bool);
+int	 probe_open(struct probe *, pid_t, int);
 int	 probe_mem(const struct probe *, struct mem *);
 int	 probe_status(const struct probe *, struct status *);
 int	 probe_self_hwm(uint64_t *);
 int	 probe_reset_peak(const struct probe *);
-int	 probe_new_image(struct probe *, pid_t, bool *);
+int	 probe_new_image(struct probe *, bool *);
 int	 probe_reaped(const struct probe *, uint64_t *);
-int	 probe_pss(struct probe *, pid_t, uint64_t *);
+int	 probe_pss(struct probe *, uint64_t *);
 int	 parse_statm(const char *, size_t, uint64_t, struct mem *);
 int	 parse_status_kib(const char *, size_t, const char *, uint64_t *);
 int	 parse_stat_cminflt(const char *, size_t, uint64_t *);
@@ -125,20 +174,27 @@ struct member {
 	uint64_t hwm;		/* high-water mark at the last reading */
 	uint64_t reaped;	/* its children's faults (cminflt), last read */
 	bool	 reset_ok;	/* its mark can be reset */
+	bool	 others;	/* another memwatch resets its mark */
+	bool	 unreadable;	/* its memory cannot be read: not counted */
+	bool	 ended;		/* the root, reaped: its mark is in hwm */
 };
 struct tree {
 	struct member *m;	/* m[0] is the root */
 	size_t	 n, cap;
 	bool	 children;	/* descendants too */
+	bool	 reset;		/* marks are reset, not --no-reset */
+	pid_t	 self;		/* memwatch, never a member */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
+	unsigned int counted;	/* members in the last sample */
 	unsigned int lost;	/* members dropped, for the meter to see */
 	unsigned int unknown;	/* processes of the tree that cannot be read */
 };
-int	 tree_open(struct tree *, pid_t, bool);
+int	 tree_open(struct tree *, pid_t, int, bool, bool);
 void	 tree_discover(struct tree *);
 int	 tree_sample(struct tree *, struct mem *);
 void	 tree_drop(struct tree *, size_t);
+pid_t	 tree_largest(const struct tree *);
 void	 tree_more_fds(void);
 void	 tree_restore_fds(void);
 
@@ -183,6 +239,7 @@ struct segment {
 	unsigned int processes;	/* seen in the segment */
 	unsigned int interrupts; /* by the --limit guard */
 	enum peak_kind peak_kind;
+	uint64_t limit;		/* the guard's limit as it closed; 0: none */
 };
 void	 segment_open(struct segment *, unsigned int, const char *,
 	    int64_t, uint64_t);
@@ -295,6 +352,10 @@ struct options {
 	bool	 children;	/* the whole tree, not --no-children */
 	bool	 pss;		/* --pss */
 	bool	 leave_alone;	/* --no-reset */
+	const char *limit;	/* --limit as given; NULL: none */
+	uint64_t limit_kill;	/* --limit-kill, bytes; 0: none */
+	int	 limit_signal;	/* --limit-signal */
+	int64_t	 limit_interval_ns; /* --limit-interval */
 	pid_t	 pid;		/* attach to it; 0: run argv */
 	char	**argv;
 	struct sink outputs[OUTPUTS_MAX];
@@ -309,10 +370,12 @@ struct meter {
 	bool		 pss;		/* read PSS */
 	bool		 leave_alone;	/* never reset a mark */
 	bool		 marks_warned;
+	bool		 others_warned;
 	bool		 read_warned;
 	bool		 sampled;	/* the last boundary took a sample */
 	bool		 new_image;	/* the root has run execve(2) */
 	bool		 incomplete;	/* a period's marks say nothing */
+	bool		 bound_only;	/* the root's last mark is a bound */
 	uint64_t	 upper;		/* highest sum of marks, this segment */
 	uint64_t	 single;	/* highest mark of one member, this segment */
 	uint64_t	 hwm_at_open;	/* the root's mark when it opened */
@@ -332,16 +395,51 @@ void	 meter_cut(struct meter *, int64_t, const char *, struct segment *,
 	    struct sample *);
 void	 meter_stop(struct meter *, int64_t, struct segment *,
 	    struct sample *);
-void	 meter_exited(struct meter *, int64_t, const struct target *, bool,
-	    struct segment *);
+void	 meter_exited(struct meter *, int64_t, const struct target *,
+	    uint64_t, struct segment *);
 
 /* loop.c: the one event loop */
 struct watched {		/* what main() set up for the loop */
 	struct target	 target;
+	int		 rootdir;	/* the root's /proc directory, claimed */
 	struct tree	 tree;
 	struct fifo	 fifo;
+	struct guard	 guard;		/* --limit, its limit resolved */
 	int		 sigfd;
 	int		 timerfd;
 };
 int	 loop_run(struct options *, struct watched *);
 int64_t	 now_ns(void);
+
+/* textbuf.c: a growing buffer for the outputs written whole */
+struct textbuf {
+	char	*data;
+	size_t	 len, cap;
+	bool	 failed;	/* out of memory: the text is not whole */
+};
+void	 textbuf_reset(struct textbuf *);
+void	 textbuf_add(struct textbuf *, const char *, size_t);
+void	 textbuf_puts(struct textbuf *, const char *);
+void	 textbuf_printf(struct textbuf *, const char *, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+void	 textbuf_free(struct textbuf *);
+
+/* envelope.c: the run's memory in fixed min-max buckets, for the plot */
+#define ENVELOPE_BUCKETS	1024
+#define PLOT_PROCS		6	/* processes the plot follows */
+#define ENVELOPE_SERIES		(1 + PLOT_PROCS)	/* the tree's first */
+struct envelope {
+	int64_t	 width_ns;	/* of each bucket; doubles as the run grows */
+	unsigned int used;	/* buckets up to the latest value */
+	uint64_t min[ENVELOPE_SERIES][ENVELOPE_BUCKETS];
+	uint64_t max[ENVELOPE_SERIES][ENVELOPE_BUCKETS];
+};
+void	 envelope_init(struct envelope *, int64_t);
+void	 envelope_clear(struct envelope *, unsigned int);
+void	 envelope_add(struct envelope *, unsigned int, int64_t, uint64_t);
+bool	 envelope_has(const struct envelope *, unsigned int, unsigned int);
+
+/* sink_plot.c, sink_metrics.c: the plot and the Prometheus textfile */
+extern const struct sink_ops sink_plot_ops;
+extern const struct sink_ops sink_notebook_plot_ops;
+extern const struct sink_ops sink_metrics_ops;

@@ -48,6 +48,17 @@ lose_marks(struct meter *m, pid_t pid, const char *file, int error)
 	warn("/proc/%d/%s: peaks are sampled, not exact", (int)pid, file);
 }
 
+/* Say once that another memwatch resets mb's marks. */
+static void
+others(struct meter *m, const struct member *mb)
+{
+	if (m->others_warned)
+		return;
+	m->others_warned = true;
+	warnx("pid %d: another memwatch resets its high-water marks: peaks "
+	    "are sampled, not exact (said once)", (int)mb->pid);
+}
+
 static void
 no_reset(struct meter *m, struct member *mb, int error)
 {
@@ -78,8 +89,7 @@ read_pss(struct meter *m, int64_t t)
 	if (!m->pss || t < m->next_pss)
 		return NO_VALUE;
 	for (size_t i = 0; i < tr->n; i++) {
-		if (probe_pss(&tr->m[i].probe, tr->m[i].pid,
-		    &tr->m[i].pss) != 0) {
+		if (probe_pss(&tr->m[i].probe, &tr->m[i].pss) != 0) {
 			tr->m[i].pss = NO_VALUE;
 			whole = false;
 			continue;
@@ -111,13 +121,22 @@ end_period(struct meter *m, int64_t t, bool reset)
 	for (size_t i = 0; i < tr->n; i++) {
 		struct member	*mb = &tr->m[i];
 
-		if (probe_status(&mb->probe, &st) != 0) {
+		/* a root that has ended left its mark with wait4(2) */
+		if (mb->ended) {
+			sum += mb->hwm;
+			continue;
+		}
+		if (mb->unreadable || probe_status(&mb->probe, &st) != 0) {
 			whole = false;
 			continue;
 		}
 		mb->ppid = st.ppid;
 		(void)strlcpy(mb->comm, st.name, sizeof(mb->comm));
-		if (probe_new_image(&mb->probe, mb->pid, &changed) != 0 ||
+		if (mb->others) {
+			others(m, mb);
+			whole = false;
+		}
+		if (probe_new_image(&mb->probe, &changed) != 0 ||
 		    changed) {
 			whole = false;
 			if (i == 0)
@@ -186,7 +205,7 @@ meter_sample(struct meter *m, int64_t t, struct sample *s)
 	s->file = total.file;
 	s->anon = total.rss - total.file;
 	s->pss = read_pss(m, t);
-	s->processes = (unsigned int)tr->n;
+	s->processes = tr->counted;
 	return 0;
 }
 
@@ -204,7 +223,7 @@ close_segment(struct meter *m, int64_t t, struct segment *closed)
 	if (m->incomplete) {
 		kind = PEAK_SAMPLED;
 		mark = m->single;
-	} else if (m->seg.processes > 1) {
+	} else if (m->seg.processes > 1 || m->bound_only) {
 		kind = PEAK_UPPER;
 		mark = m->upper;
 	} else if (root->reset_ok || root->hwm > m->hwm_at_open) {
@@ -274,37 +293,28 @@ meter_stop(struct meter *m, int64_t t, struct segment *closed,
 
 /*
  * The end of the run at time t: the root has exited.  A launched root has
- * been reaped, and its high-water mark came with it (tg->maxrss): no lower
- * than its peak since the last reset, so with the other members' marks it
- * still bounds the tree's.  It is the root's exact peak unless something
- * else went into it: children it waited for (had_children), a program it
- * ran before, or its first image, a copy of memwatch, when the mark is no
- * higher than that could be.  An attached root leaves no such record:
- * the last peak is then sampled.
+ * been reaped, and its high-water mark came with it (tg->maxrss), which
+ * is its peak since the last reset unless something else went into it:
+ * the marks of children it waited for (reaped: its count of their faults,
+ * read while it was a zombie) and of programs it ran before, which say
+ * nothing of this segment; or that of its first image, a copy of memwatch,
+ * whose mark is no higher than memwatch's own: above that, the mark is
+ * the root's, exact; below, a bound from above.  An attached root leaves
+ * no such record: the last peak is then sampled.
  */
 void
 meter_exited(struct meter *m, int64_t t, const struct target *tg,
-    bool had_children, struct segment *closed)
+    uint64_t reaped, struct segment *closed)
 {
 	struct member	*root = &m->tree->m[0];
-	uint64_t	 upper = m->upper;
 
-	m->upper = 0;
-	/* the others' last marks (the root's went with it: incomplete) */
-	if (m->tree->n > 1)
-		end_period(m, t, false);
-	else if (m->tree->lost > 0 || !tg->reaped)
+	root->ended = true;
+	root->hwm = tg->maxrss;
+	if (!tg->reaped || !root->reset_ok || reaped > 0 || m->new_image)
 		m->incomplete = true;
-	if (tg->reaped) {
-		m->upper += tg->maxrss;
-		if (m->seg.processes == 1 && (!root->reset_ok ||
-		    had_children || m->new_image || tg->maxrss <= m->copy_hwm))
-			m->incomplete = true;
-		root->hwm = tg->maxrss;
-		root->reset_ok = true;
-	}
-	if (upper > m->upper)
-		m->upper = upper;
+	else if (tg->maxrss <= m->copy_hwm)
+		m->bound_only = true;
+	end_period(m, t, false);
 	close_segment(m, t, closed);
 }
 
@@ -326,7 +336,9 @@ meter_start(struct meter *m, struct tree *tr, const struct target *tg,
 	m->pss = pss;
 	m->leave_alone = leave_alone;
 	m->discovered = -DISCOVER_NS;
-	if (leave_alone)
+	if (root->others)
+		others(m, root);
+	else if (leave_alone)
 		root->reset_ok = false;
 	else if ((error = probe_reset_peak(&root->probe)) != 0)
 		no_reset(m, root, error);

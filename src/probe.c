@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/statfs.h>
 
 #include <linux/magic.h>
@@ -54,13 +55,37 @@ proc_open(const char *name, int flags)
 	return openat(procfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
 }
 
-static int
-open_proc(pid_t pid, const char *name, int flags)
+/* Open the directory of pid under the proc root; the fd, or -1. */
+int
+proc_open_pid(pid_t pid)
 {
-	char	 path[64];
+	char	 name[32];
 
-	(void)snprintf(path, sizeof(path), "%d/%s", (int)pid, name);
-	return proc_open(path, flags);
+	(void)snprintf(name, sizeof(name), "%d", (int)pid);
+	return proc_open(name, O_RDONLY | O_DIRECTORY);
+}
+
+/*
+ * Claim the right to reset the marks of the process whose directory fd is
+ * dirfd (reset), or ask that nobody else does (!reset): memwatches on one
+ * process agree through flock(2) on its /proc directory, which any user
+ * may take, and whose inode stays the same while one of them holds it
+ * open.  The first to come keeps it.  Return 0, or EWOULDBLOCK when
+ * another memwatch holds the claim.
+ */
+int
+proc_claim(int dirfd, bool reset)
+{
+	if (flock(dirfd, (reset ? LOCK_EX : LOCK_SH) | LOCK_NB) == -1)
+		return errno;
+	return 0;
+}
+
+/* Open name in the process's directory. */
+static int
+open_in(const struct probe *p, const char *name, int flags)
+{
+	return openat(p->dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /*
@@ -69,40 +94,43 @@ open_proc(pid_t pid, const char *name, int flags)
  * opened again each time the process runs another program.
  */
 static void
-open_clear_refs(struct probe *p, pid_t pid)
+open_clear_refs(struct probe *p)
 {
 	if (p->clear_fd != -1)
 		(void)close(p->clear_fd);
 	p->clear_fd = -1;
 	if (!procfs)
 		p->clear_errno = EOPNOTSUPP;
-	else if ((p->clear_fd = open_proc(pid, "clear_refs", O_WRONLY)) == -1)
+	else if ((p->clear_fd = open_in(p, "clear_refs", O_WRONLY)) == -1)
 		p->clear_errno = errno;
 }
 
 /*
- * Open the files of pid.  Return 0 or the errno of the first that failed;
- * clear_refs and maps may fail, which leaves peaks to sampling, and stat,
- * which leaves what the process reaped unknown.
+ * Open the files of pid, in its directory dirfd (-1: open it here; the
+ * probe keeps it either way).  Return 0 or the errno of the first that
+ * failed; clear_refs and maps may fail, which leaves peaks to sampling,
+ * and stat, which leaves what the process reaped unknown.
  */
 int
-probe_open(struct probe *p, pid_t pid)
+probe_open(struct probe *p, pid_t pid, int dirfd)
 {
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
 	p->stat_fd = p->pss_fd = -1;
 	p->clear_errno = p->image_errno = p->stat_errno = 0;
 	p->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-	if ((p->statm_fd = open_proc(pid, "statm", O_RDONLY)) == -1 ||
-	    (p->status_fd = open_proc(pid, "status", O_RDONLY)) == -1) {
+	if ((p->dir_fd = dirfd) == -1 && (p->dir_fd = proc_open_pid(pid)) == -1)
+		return errno;
+	if ((p->statm_fd = open_in(p, "statm", O_RDONLY)) == -1 ||
+	    (p->status_fd = open_in(p, "status", O_RDONLY)) == -1) {
 		int	 saved = errno;
 
 		probe_close(p);
 		return saved;
 	}
-	open_clear_refs(p, pid);
-	if ((p->image_fd = open_proc(pid, "maps", O_RDONLY)) == -1)
+	open_clear_refs(p);
+	if ((p->image_fd = open_in(p, "maps", O_RDONLY)) == -1)
 		p->image_errno = errno;
-	if ((p->stat_fd = open_proc(pid, "stat", O_RDONLY)) == -1)
+	if ((p->stat_fd = open_in(p, "stat", O_RDONLY)) == -1)
 		p->stat_errno = errno;
 	return 0;
 }
@@ -289,7 +317,7 @@ probe_self_hwm(uint64_t *hwm)
  * and the answer, or an errno if it cannot be told.
  */
 int
-probe_new_image(struct probe *p, pid_t pid, bool *changed)
+probe_new_image(struct probe *p, bool *changed)
 {
 	char	 c;
 	ssize_t	 n;
@@ -300,9 +328,9 @@ probe_new_image(struct probe *p, pid_t pid, bool *changed)
 		return errno;
 	if ((*changed = n == 0)) {
 		(void)close(p->image_fd);
-		if ((p->image_fd = open_proc(pid, "maps", O_RDONLY)) == -1)
+		if ((p->image_fd = open_in(p, "maps", O_RDONLY)) == -1)
 			p->image_errno = errno;
-		open_clear_refs(p, pid);
+		open_clear_refs(p);
 	}
 	return 0;
 }
@@ -361,13 +389,13 @@ probe_reaped(const struct probe *p, uint64_t *cminflt)
  * Return 0 or an errno.
  */
 int
-probe_pss(struct probe *p, pid_t pid, uint64_t *pss)
+probe_pss(struct probe *p, uint64_t *pss)
 {
 	char	 buf[4096];
 	ssize_t	 n;
 
 	if (p->pss_fd == -1 &&
-	    (p->pss_fd = open_proc(pid, "smaps_rollup", O_RDONLY)) == -1)
+	    (p->pss_fd = open_in(p, "smaps_rollup", O_RDONLY)) == -1)
 		return errno;
 	if ((n = pread(p->pss_fd, buf, sizeof(buf), 0)) == -1)
 		return errno;
@@ -400,6 +428,8 @@ probe_close(struct probe *p)
 		(void)close(p->stat_fd);
 	if (p->pss_fd != -1)
 		(void)close(p->pss_fd);
+	if (p->dir_fd != -1)
+		(void)close(p->dir_fd);
 	p->statm_fd = p->status_fd = p->clear_fd = p->image_fd = -1;
-	p->stat_fd = p->pss_fd = -1;
+	p->stat_fd = p->pss_fd = p->dir_fd = -1;
 }

@@ -76,6 +76,7 @@ reply_encode(char *row, const struct segment *s, const char *next)
 	p = text(p, "peak_kind", peak_kind_name(s->peak_kind));
 	p = u64(p, "processes", s->processes);
 	p = u64(p, "interrupts", s->interrupts);
+	p = u64(p, "limit_bytes", s->limit);
 	p[-1] = '\n';
 	return (size_t)(p - row);
 }

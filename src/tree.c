@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,13 @@ describe(struct member *m)
 }
 
 /*
- * Add pid to the tree.  Return 0, or an errno: the process is gone
- * (ESRCH, ENOENT), or cannot be read, or memwatch is out of memory or
- * descriptors.
+ * Add pid to the tree, its /proc directory dirfd if open already (-1
+ * otherwise), and claim its marks.  Return 0, or an errno: the process
+ * is gone (ESRCH, ENOENT), or cannot be read, or memwatch is out of
+ * memory or descriptors.
  */
 static int
-add(struct tree *t, pid_t pid)
+add(struct tree *t, pid_t pid, int dirfd)
 {
 	struct member	*m, *grown;
 	size_t		 cap;
@@ -102,9 +104,14 @@ add(struct tree *t, pid_t pid)
 	memset(m, 0, sizeof(*m));
 	m->pid = pid;
 	m->pss = NO_VALUE;
-	m->reset_ok = true;
-	if ((error = probe_open(&m->probe, pid)) != 0)
+	m->reset_ok = t->reset;
+	if ((error = probe_open(&m->probe, pid, dirfd)) != 0)
 		return error;
+	/* another memwatch resets its marks: they are not ours to read */
+	if (proc_claim(m->probe.dir_fd, t->reset) != 0) {
+		m->others = true;
+		m->reset_ok = false;
+	}
 	describe(m);
 	(void)probe_reaped(&m->probe, &m->reaped);
 	t->n++;
@@ -163,9 +170,10 @@ adopt(struct tree *t, pid_t pid)
 {
 	int	 error;
 
-	if (pid <= 0 || find(t, pid) != NULL)
+	/* memwatch itself, attached to a process that started it */
+	if (pid <= 0 || pid == t->self || find(t, pid) != NULL)
 		return;
-	if ((error = add(t, pid)) != 0)
+	if ((error = add(t, pid, -1)) != 0)
 		unknown(t, pid, error);
 }
 
@@ -250,6 +258,14 @@ tree_discover(struct tree *t)
 {
 	if (!t->children)
 		return;
+	/* an unreadable member is dropped when it ends, or its PID would stay */
+	for (size_t i = 1; i < t->n;) {
+		if (t->m[i].unreadable && kill(t->m[i].pid, 0) == -1 &&
+		    errno == ESRCH)
+			tree_drop(t, i);
+		else
+			i++;
+	}
 	if (t->scan) {
 		scan_parents(t);
 		return;
@@ -259,8 +275,9 @@ tree_discover(struct tree *t)
 }
 
 /*
- * Sample every member into its mem and the tree's total into *total;
- * members that have ended are dropped, and counted in t->lost.  Return 0,
+ * Sample every member into its mem and the tree's total into *total, the
+ * members in it into t->counted; members that have ended are dropped, and
+ * counted in t->lost.  Return 0,
  * or the errno of the root, which is never dropped (ESRCH: it has ended).
  */
 int
@@ -269,21 +286,53 @@ tree_sample(struct tree *t, struct mem *total)
 	int	 error, root = 0;
 
 	total->rss = total->file = 0;
+	t->counted = 0;
 	for (size_t i = 0; i < t->n;) {
+		if (t->m[i].unreadable) {
+			i++;
+			continue;
+		}
 		if ((error = probe_mem(&t->m[i].probe, &t->m[i].mem)) != 0) {
 			if (i == 0) {
 				root = error;
 				i++;
 				continue;
 			}
-			tree_drop(t, i);
+			if (error == ESRCH) {
+				tree_drop(t, i);
+				continue;
+			}
+			/* kept, so as not to be found again: said, not counted */
+			unknown(t, t->m[i].pid, error);
+			t->m[i].unreadable = true;
+			t->m[i].mem.rss = t->m[i].mem.file = 0;
+			i++;
 			continue;
 		}
 		total->rss += t->m[i].mem.rss;
 		total->file += t->m[i].mem.file;
+		t->counted++;
 		i++;
 	}
 	return root;
+}
+
+/*
+ * The member with the most resident memory at the last sample that is
+ * neither the root nor memwatch (a member when memwatch watches one of its
+ * own ancestors); 0 if there is none.
+ */
+pid_t
+tree_largest(const struct tree *t)
+{
+	const struct member	*best = NULL;
+	pid_t			 self = getpid();
+
+	for (size_t i = 1; i < t->n; i++)
+		if (t->m[i].pid != self &&
+		    (best == NULL || t->m[i].mem.rss > best->mem.rss))
+			best = &t->m[i];
+	return best != NULL ? best->pid : 0;
 }
 
 /* Drop member i (not the root), which has ended or can no longer be read. */
@@ -296,11 +345,12 @@ tree_drop(struct tree *t, size_t i)
 }
 
 /*
- * Open the tree of root, its descendants too if children.  Return 0 or
- * the errno of the root's /proc files.
+ * Open the tree of root, whose /proc directory is dirfd if open already
+ * (-1 otherwise), its descendants too if children; reset: the marks are
+ * to be reset.  Return 0 or the errno of the root's /proc files.
  */
 int
-tree_open(struct tree *t, pid_t root, bool children)
+tree_open(struct tree *t, pid_t root, int dirfd, bool children, bool reset)
 {
 	int	 error;
 
@@ -309,7 +359,9 @@ tree_open(struct tree *t, pid_t root, bool children)
 
 	memset(t, 0, sizeof(*t));
 	t->children = children;
-	if ((error = add(t, root)) != 0) {
+	t->reset = reset;
+	t->self = getpid();
+	if ((error = add(t, root, dirfd)) != 0) {
 		free(t->m);
 		t->m = NULL;
 		return error;

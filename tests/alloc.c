@@ -23,6 +23,9 @@
  *	stop		stop with SIGSTOP until sent SIGCONT
  *	die		die by SIGKILL
  *	exec STEP...	execute this program again with the steps after it
+ *	grow N MS K	map and touch N MiB every MS milliseconds, K times,
+ *			all kept (a steady rate; "alloc N" is one memset)
+ *	noint		ignore SIGINT from here on
  *	workers N M MS	fork N children that each map and touch M MiB, hold
  *			it MS milliseconds and exit; go on at once
  *	reap		wait for every child still running
@@ -327,6 +330,16 @@ main(int argc, char *argv[])
 			(void)raise(SIGSTOP);
 		} else if (strcmp(step, "die") == 0) {
 			(void)raise(SIGKILL);
+		} else if (strcmp(step, "grow") == 0) {
+			size_t	 mib = (size_t)number(argv[++i]);
+			long	 ms = number(argv[++i]);
+
+			for (long k = number(argv[++i]); k > 0; k--) {
+				(void)touch(mib);
+				sleep_ms(ms);
+			}
+		} else if (strcmp(step, "noint") == 0) {
+			(void)signal(SIGINT, SIG_IGN);
 		} else if (strcmp(step, "exec") == 0) {
 			argv[i] = argv[0];
 			execv("/proc/self/exe", argv + i);

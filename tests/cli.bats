@@ -123,3 +123,52 @@ load helpers
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+@test "bad limits and sizes are refused with the reason, exit 125" {
+	local bad
+	for bad in 0 -1G 150% 2X '' 0% 1.5 0.5B 100.1% 12%% 20000000T ' 1G'; do
+		run --separate-stderr mw --limit "$bad" -- true
+		echo "limit '$bad': status $status, $stderr"
+		[ "$status" -eq 125 ]
+		[[ "$stderr" == *"limit $bad: "* ]]
+	done
+	for bad in 0 -1G 50% 2X ''; do
+		run --separate-stderr mw --limit 1G --limit-kill "$bad" -- true
+		echo "limit-kill '$bad': status $status, $stderr"
+		[ "$status" -eq 125 ]
+		[[ "$stderr" == *"limit-kill $bad: "* ]]
+	done
+	run --separate-stderr mw --limit 2G --limit-kill 1G -- true
+	[ "$status" -eq 125 ]
+	[[ "$stderr" == *"limit-kill 1.00 GiB is not above the limit 2.00 GiB"* ]]
+	for bad in FOO 0 65 SIG ''; do
+		run --separate-stderr mw --limit 1G --limit-signal "$bad" -- true
+		[ "$status" -eq 125 ]
+		[[ "$stderr" == *"limit-signal $bad: no such signal"* ]]
+	done
+}
+
+@test "good sizes in every unit are taken, K M G T as powers of 1024" {
+	local good want
+	while read -r good want; do
+		run --separate-stderr mw --limit "$good" -- true
+		echo "limit '$good': status $status, $stderr"
+		[ "$status" -eq 0 ]
+		[[ "$stderr" == "memwatch: limit $want"$'\n'* ]]
+	done <<-'EOF2'
+		314572800 300.00 MiB
+		300M 300.00 MiB
+		307200k 300.00 MiB
+		300MiB 300.00 MiB
+		300mb 300.00 MiB
+		1.5GiB 1.50 GiB
+		1.5G 1.50 GiB
+		2G 2.00 GiB
+		0.5T 512.00 GiB
+		1073741824B 1.00 GiB
+	EOF2
+	for good in INT SIGTERM term 15 USR1; do
+		run mw -q --limit 1G --limit-signal "$good" -- true
+		[ "$status" -eq 0 ]
+	done
+}

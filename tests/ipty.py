@@ -4,6 +4,9 @@
 #
 #	expect REGEX	wait for REGEX in the screen text not yet matched
 #	send TEXT	type TEXT, then Enter
+#	type N CODE	wait for IPython's prompt "In [N]:", then send CODE
+#	line N		wait for cell N's line from memwatch ("In [N] used ")
+#	cell N CODE	type N CODE, then line N
 #	keys TEXT	type TEXT, its backslash escapes decoded: keys \x20\r
 #	intr		type Ctrl-C (the terminal sends SIGINT to the job)
 #	kill SIG WHO	send SIG to WHO: "command" (the process started, e.g.
@@ -211,7 +214,15 @@ def main():
     try:
         for line in script:
             op, _, arg = line.partition(" ")
-            if op == "expect":
+            n, _, code = arg.partition(" ")
+            if op in ("type", "cell"):
+                s.expect(r"In \[%s\]:" % n)
+                s.send(code)
+                if op == "cell":
+                    s.expect(r"^In \[%s\] used " % n)
+            elif op == "line":
+                s.expect(r"^In \[%s\] used " % n)
+            elif op == "expect":
                 s.expect(arg)
             elif op == "send":
                 s.send(arg)

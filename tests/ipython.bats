@@ -4,15 +4,9 @@
 # attaches to (tests/jupyter_cells.py).  After each cell the snippet prints
 # the cell's line, which must agree with the segments CSV.
 
-load helpers
+load ipython
 
-# Debian's IPython and Python: the python3 first on PATH may lack numpy
-IPYTHON=${IPYTHON:-/usr/bin/ipython3}
-PYTHON=${PYTHON:-/usr/bin/python3}
 PYTHONDIR=$BATS_TEST_DIRNAME/../python
-
-# np.ones(10**7): 10**7 doubles, 76.29 MiB
-ARRAY=80000000
 
 setup() {
 	cd "$BATS_TEST_TMPDIR" || return
@@ -35,19 +29,9 @@ needs_numpy() {
 		skip "no numpy for $PYTHON (Debian: apt-get install python3-numpy)"
 }
 
-# session ARG...: run memwatch ARG... on a terminal, typed into as the
-# ipty.py script on standard input says; the screen ends up in ./screen,
-# the exit status of memwatch in $status.
+# session ARG...: memwatch ARG... on a terminal (on_pty).
 session() {
-	timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/ipty.py" screen -- \
-		"$MEMWATCH" "$@" > driver.out
-	[[ "$(cat driver.out)" =~ ^exit\ ([0-9]+)$ ]]
-	status=${BASH_REMATCH[1]}
-}
-
-# lines N: how many lines the screen shows for cell N.
-lines() {
-	grep -c "^In \[$1\] used " screen || true
+	on_pty "$MEMWATCH" "$@"
 }
 
 # seg LABEL COLUMN: column COLUMN of the segments row labelled LABEL.
@@ -57,54 +41,58 @@ seg() {
 		$2 == label { print $c }' seg.csv
 }
 
-# line_for N: the line cell N should get, made from its segments row.
+# line_for N: the line cell N should get, made from its segments rows: the
+# one labelled "In [N]" and those the cell cut after it, up to "idle".
 line_for() {
-	awk -F, -v label="In [$1]" '$2 == label {
-		note = $13 == "upper" ? " (peak at most)" : $13 == "sampled" ? " (peak sampled)" : ""
-		printf "%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB above " \
-		    "current%s, total RAM usage %.2f MiB\n", $2, $8 / 1048576, \
-		    $5, $10 / 1048576, note, $7 / 1048576 }' seg.csv
+	awk -F, -v label="In [$1]" '
+		$2 == label { on = 1; first = $6; n0 = $1 }
+		on && $2 == "idle" { exit }
+		on {
+			dur += $5; last = $7; if ($9 + 0 > peak) peak = $9
+			rows++; lastn = $1
+			if ($13 == "sampled") sampled = 1
+			if ($13 == "upper") upper = 1
+		}
+		END {
+			# a row missing: the peak is a lower bound
+			if (sampled || lastn - n0 + 1 != rows)
+				note = " (peak sampled)"
+			else if (upper)
+				note = " (peak at most)"
+			printf "%s used %.4f MiB RAM in %.2fs, peaked %.2f MiB " \
+			    "above current%s, total RAM usage %.2f MiB\n", label, \
+			    (last - first) / 1048576, dur, (peak - last) / 1048576, \
+			    note, last / 1048576 }' seg.csv
 }
 
-# shows REGEX: the screen as a whole matches Perl REGEX (\n between lines).
-shows() {
-	grep -Pzq -- "$1" screen && return
-	printf 'screen does not match /%s/:\n' "$1" >&2
-	cat screen >&2
-	return 1
+# agree N...: cells N... have a line each, and it is memwatch's rows for
+# the cell, to the digit.
+agree() {
+	local n
+	for n in "$@"; do
+		if [ "$(lines $n)" -ne 1 ] ||
+		    ! grep -qxF -- "$(line_for $n)" screen; then
+			echo "cell $n: not one line '$(line_for $n)'" >&2
+			return 1
+		fi
+	done
 }
 
 @test "ipython: the seed example, one line per cell after its output, exact peak of b = a * b" {
 	needs_ipython
 	needs_numpy
 	session -q -i 1s -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send import numpy as np
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send a = np.ones(10**7)
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send b = np.ones(10**7)
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send b = a * b
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send a.sum()
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send exit
+		cell 1 import numpy as np
+		cell 2 a = np.ones(10**7)
+		cell 3 b = np.ones(10**7)
+		cell 4 b = a * b
+		cell 5 a.sum()
+		type 6 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	shows 'memwatch: a line after each cell; %memwatch off stops them'
-	local n
-	for n in 1 2 3 4 5 6; do
-		[ "$(lines $n)" -eq 1 ]
-		# the line is memwatch's row for the cell, to the digit
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4 5 6
 	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 6 ]
 	near "$(seg 'In [2]' delta_bytes)" $ARRAY $TOL
 	near "$(seg 'In [3]' delta_bytes)" $ARRAY $TOL
@@ -121,101 +109,116 @@ shows() {
 	[ "$(grep -c '^[0-9]*,idle,' seg.csv)" -ge 6 ]
 }
 
+@test "ipython: memwatch without -q leaves the lines to IPython: no line of its own for the idle segments, at exit neither" {
+	needs_ipython
+	session -s seg.csv -- "$IPYTHON" <<-'EOF'
+		cell 1 x = 1
+		cell 2 y = 2
+		type 3 exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	agree 1 2 3
+	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 3 ]
+	# its summary at exit is still there
+	[ "$(grep -c '^memwatch: [0-9.]*s, peak ' screen)" -eq 1 ]
+}
+
 @test "ipython: cells that raise, %magic and !shell cells get a line; empty cells are skipped" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send 1/0
+		type 1 1/0
 		expect ZeroDivisionError: division by zero
-		expect ^In \[1\] used 
+		line 1
 		expect In \[2\]:
 		keys \r
 		keys \x20\x20\x20\r
 		send print('after ' + 'the blanks')
 		expect ^after the blanks$
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send %time x = sum(range(1000))
+		line 2
+		type 3 %time x = sum(range(1000))
 		expect ^Wall time
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send !echo from-the-'shell'
+		line 3
+		type 4 !echo from-the-'shell'
 		expect ^from-the-shell$
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send %memwatch
+		line 4
+		type 5 %memwatch
 		expect ^memwatch: on, through 
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send exit
+		line 5
+		type 6 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
-	local n
-	for n in 1 2 3 4 5 6; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4 5 6
 	# an empty or blank cell takes no number and gets no line
 	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 6 ]
 	shows 'ZeroDivisionError: division by zero\nIn \[1\] used [^\n]*\n\n+In \[2\]: '
 	shows 'from-the-shell\nIn \[4\] used [^\n]*\n\n+In \[5\]: '
 	# nothing went wrong on the snippet's side
-	! grep -q 'Error in callback' screen
+	[ "$(grep -c 'Error in callback' screen)" -eq 0 ]
 }
 
 @test "ipython: Ctrl-C and SIGINT during a cell: KeyboardInterrupt, the cell's line, the shell goes on" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send import time; print('sleep' + 'ing', flush=True); time.sleep(30)
+		type 1 import time; print('sleep' + 'ing', flush=True); time.sleep(30)
 		expect ^sleeping$
 		intr
 		expect ^KeyboardInterrupt
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send print('sleeping ' + 'again', flush=True); time.sleep(30)
+		line 1
+		type 2 print('sleeping ' + 'again', flush=True); time.sleep(30)
 		expect ^sleeping again
 		kill INT child
 		expect ^KeyboardInterrupt
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send 6 * 7
+		line 2
+		type 3 6 * 7
 		expect ^Out\[3\]: 42
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send exit
+		line 3
+		type 4 exit
 		wait
 	EOF
 	# Ctrl-C reached memwatch too, which let IPython handle it
 	[ "$status" -eq 0 ]
-	local n
-	for n in 1 2 3 4; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	agree 1 2 3 4
 	# the interrupted cells ended well before their 30 s
 	(( $(seg 'In [1]' duration_s | cut -d. -f1) < 20 ))
 	(( $(seg 'In [2]' duration_s | cut -d. -f1) < 20 ))
 	shows 'KeyboardInterrupt: *\nIn \[2\] used [^\n]*\n\n+In \[3\]: '
-	! grep -q 'Error in callback' screen
+	[ "$(grep -c 'Error in callback' screen)" -eq 0 ]
+}
+
+@test "ipython: a cell that cuts its own segments (FIFO marker, SIGUSR1) gets one line, of all its segments" {
+	needs_ipython
+	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
+		cell 1 x = b'x' * (8 << 20); get_ipython().system('echo phase > "$MEMWATCH_FIFO"'); y = b'y' * (16 << 20)
+		cell 2 !echo phase > $MEMWATCH_FIFO
+		cell 3 import os, signal; z = b'z' * (8 << 20); os.kill(int(os.environ['MEMWATCH_PID']), signal.SIGUSR1); w = b'w' * (8 << 20)
+		cell 4 4 + 4
+		type 5 exit
+		wait
+	EOF
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'no answer from memwatch' screen)" -eq 0 ]
+	agree 1 2 3 4 5
+	# the cells' own boundaries are in the timeline
+	[ "$(grep -c '^[0-9]*,phase,' seg.csv)" -eq 2 ]
+	[[ "$(grep -A1 '^[0-9]*,In \[3\],' seg.csv | tail -n 1)" == *,"segment "[0-9]*,* ]]
+	# and each line holds the whole cell: 24 MiB, then 16 MiB
+	local used
+	used=$(sed -n 's/^In \[1\] used \([0-9]*\)\..*/\1/p' screen)
+	[ "$used" -ge 23 ] && [ "$used" -le 25 ]
+	used=$(sed -n 's/^In \[3\] used \([0-9]*\)\..*/\1/p' screen)
+	[ "$used" -ge 15 ] && [ "$used" -le 17 ]
 }
 
 @test "ipython: the user's own PYTHONSTARTUP still runs, and no names are left behind" {
 	needs_ipython
 	printf '%s\n' "mine = 'ran'" "print('user startup ' + mine)" > mine.py
 	PYTHONSTARTUP=$PWD/mine.py session -q -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send sorted(k for k in globals() if not k.startswith('_'))
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send import os; print(os.environ.get('PYTHONSTARTUP'), 'MEMWATCH_PYTHONSTARTUP' in os.environ)
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send import memwatch; print(memwatch.__file__)
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send exit
+		cell 1 sorted(k for k in globals() if not k.startswith('_'))
+		cell 2 import os; print(os.environ.get('PYTHONSTARTUP'), 'MEMWATCH_PYTHONSTARTUP' in os.environ)
+		cell 3 import memwatch; print(memwatch.__file__)
+		type 4 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
@@ -223,7 +226,7 @@ shows() {
 	shows "Out\[1\]: \['In', 'Out', 'exit', 'get_ipython', 'mine', 'quit'\]\n"
 	# the user's environment again, for what they start from IPython
 	shows "\n$PWD/mine.py False\n"
-	shows "\n$(cd "$PYTHONDIR" && pwd -P)/memwatch.py\n"
+	shows "\n$(cd "$PYTHONDIR" && pwd -P)/memwatch/__init__.py\n"
 }
 
 @test "python: the plain REPL runs the user's PYTHONSTARTUP and nothing else" {
@@ -238,106 +241,97 @@ shows() {
 @test "ipython: memwatch killed mid-session: said once, IPython goes on" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send 1 + 1
-		expect ^In \[1\] used 
+		cell 1 1 + 1
 		expect In \[2\]:
 		kill KILL command
 		send 2 + 2
 		expect ^Out\[2\]: 4
-		expect In \[3\]:
-		send 3 + 3
+		type 3 3 + 3
 		expect ^Out\[3\]: 6
-		expect In \[4\]:
-		send exit
+		type 4 exit
 		wait
 	EOF
 	[ "$status" -eq $(( 128 + 9 )) ]
 	[ "$(grep -c '^memwatch: ' screen)" -eq 2 ]
 	[ "$(grep -c '^memwatch: the memwatch process has exited' screen)" -eq 1 ]
 	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 1 ]
-	! grep -q 'Error in callback' screen
+	[ "$(grep -c 'Error in callback' screen)" -eq 0 ]
 }
 
 @test "ipython: memwatch stopped: no answer in 1 s, said once, %memwatch on resumes" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send 1 + 1
-		expect ^In \[1\] used 
+		cell 1 1 + 1
 		expect In \[2\]:
 		kill STOP command
 		send 2 + 2
 		expect ^memwatch: no answer from memwatch in 1 s
-		expect In \[3\]:
-		send 3 + 3
+		type 3 3 + 3
 		expect ^Out\[3\]: 6
 		expect In \[4\]:
 		kill CONT command
 		send %memwatch on
 		expect ^memwatch: per-cell lines on
-		expect In \[5\]:
-		send 5 + 5
-		expect ^In \[5\] used 
-		expect In \[6\]:
-		send exit
+		line 4
+		cell 5 5 + 5
+		type 6 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^memwatch: no answer' screen)" -eq 1 ]
-	[ "$(lines 1)" -eq 1 ]
-	[ "$(lines 5)" -eq 1 ]
+	local n
+	for n in 1 4 5 6; do
+		[ "$(lines $n)" -eq 1 ]
+	done
 	grep -qxF -- "$(line_for 5)" screen
-	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 3 ]
-	# while quiet, no markers: no segment for cells 3 and 4
+	[ "$(grep -c ' used .* MiB RAM in ' screen)" -eq 4 ]
+	# while quiet, no markers: no segment for cell 3; the rest of the on
+	# cell is measured
 	[ -z "$(seg 'In [3]' segment)" ]
-	[ -z "$(seg 'In [4]' segment)" ]
+	[ -n "$(seg 'In [4]' segment)" ]
 }
 
-@test "ipython: %memwatch last, history, off and on; memwatch.measurements and history()" {
+@test "ipython: %memwatch last, history, off and on, bad subcommands; memwatch.measurements and history() without pandas imported" {
 	needs_ipython
 	session -q -s seg.csv -- "$IPYTHON" <<-'EOF'
-		expect In \[1\]:
-		send x = 1
-		expect ^In \[1\] used 
-		expect In \[2\]:
-		send %memwatch last
-		expect ^In \[2\] used 
-		expect In \[3\]:
-		send %memwatch history
-		expect ^In \[3\] used 
-		expect In \[4\]:
-		send %memwatch off
+		cell 1 x = 1
+		cell 2 %memwatch last
+		cell 3 %memwatch history
+		type 4 %memwatch off
 		expect ^memwatch: per-cell lines off
-		expect ^In \[4\] used 
-		expect In \[5\]:
-		send print('quiet ' + 'cell')
+		line 4
+		type 5 print('quiet ' + 'cell')
 		expect ^quiet cell$
-		expect In \[6\]:
-		send %memwatch on
+		type 6 %memwatch on
 		expect ^memwatch: per-cell lines on
-		expect In \[7\]:
-		send import memwatch; m = memwatch.measurements; print(len(memwatch.cells), m.memory_usage > 0, type(memwatch.history()).__name__)
-		expect ^In \[7\] used 
-		expect In \[8\]:
-		send exit
+		line 6
+		cell 7 import memwatch, sys; m = memwatch.measurements; print(len(memwatch.cells), m.memory_usage > 0, type(memwatch.history()).__name__, 'pandas' in sys.modules)
+		type 8 %memwatch off now
+		expect ^UsageError: %memwatch off takes no arguments
+		line 8
+		type 9 %memwatch bogus
+		expect ^UsageError: unknown subcommand 'bogus'
+		line 9
+		cell 10 import pandas
+		cell 11 %memwatch history
+		type 12 exit
 		wait
 	EOF
 	[ "$status" -eq 0 ]
 	# last: cell 1's line again
 	[ "$(grep -cxF -- "$(line_for 1)" screen)" -eq 2 ]
-	shows 'Out\[3\]: \n +memory_delta +time_delta +memory_peak +memory_usage\ncell +\n1 +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n2 '
-	# off: the off cell still gets its line, the next none, nor the on cell
+	# history: rows of memwatch.Cell, pandas left alone
+	shows 'Out\[3\]: \n\[Cell\(cell=1, memory_delta=[-0-9.e]+, time_delta=[0-9.e-]+, memory_peak=[0-9.e-]+, memory_usage=[0-9.]+\),\n Cell\(cell=2, '
+	shows '\n5 True list False\n'
+	# off: the off cell still gets its line, the next none; on: the rest
+	# of the on cell is measured
 	[ "$(lines 5)" -eq 0 ]
-	[ "$(lines 6)" -eq 0 ]
 	[ -z "$(seg 'In [5]' segment)" ]
-	[ -z "$(seg 'In [6]' segment)" ]
-	shows '\n4 True DataFrame\n'
-	local n
-	for n in 2 3 4 7 8; do
-		[ "$(lines $n)" -eq 1 ]
-		grep -qxF -- "$(line_for $n)" screen
-	done
+	# the usage lists the subcommands
+	shows 'usage:\n%memwatch +say whether lines are on [^\n]*\n%memwatch on +'
+	# with pandas imported, a DataFrame
+	shows 'Out\[11\]: \n +memory_delta +time_delta +memory_peak +memory_usage\ncell +\n1 +[-0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n2 '
+	agree 2 3 4 6 7 8 9 10 11 12
 }
 
 @test "ipython inside a shell memwatch watches: says once that it watches another process" {
@@ -408,24 +402,47 @@ print(\"done\")" "$3"' sh "$dir" "$PYTHON" "$PYTHONDIR"
 	[ "$(grep -c '^In \[[123]\] used 1.0000 MiB RAM in 0.50s, peaked 1.00 MiB above current (peak sampled), total RAM usage 1.00 MiB$' <<< "$output")" -eq 3 ]
 }
 
+@test "memwatch -p: a %run hint for an IPython or a Jupyter kernel, none for other Python programs" {
+	ipython_standin bin
+	cp bin/ipython3 bin/train.py
+	cp bin/ipython3 bin/ipykernel_standin.py
+	# the build tree's binary names the source tree's package
+	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/ipython3)" == *$'\n    %run '"$(cd "$PYTHONDIR" && pwd)"/memwatch/startup.py* ]]
+	[[ "$(cd bin && hint_for "$MEMWATCH" "$PYTHON" -W ignore -m ipykernel_standin)" == *"%run "* ]]
+	[[ "$(hint_for "$MEMWATCH" "$PYTHON" bin/train.py)" != *"%run"* ]]
+	[[ "$(hint_for "$MEMWATCH" "$PYTHON" -c 'import time; time.sleep(30)')" != *"%run"* ]]
+}
+
+@test "memwatch -p as root on another user's IPython: no %run hint that cannot work, what to do instead" {
+	needs_root
+	share
+	ipython_standin "$shared"
+	chmod 644 "$shared/ipython3"
+	run hint_for "$shared/memwatch" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$PYTHON" "$shared/ipython3"
+	[[ "$output" != *"%run"* ]]
+	[[ "$output" == *"runs as nobody, who cannot use this memwatch's FIFO"*"%load_ext memwatch"*"run memwatch -p "[0-9]*" as nobody"* ]]
+}
+
 @test "jupyter: memwatch -p on a kernel, %run of the line it gives, a line in each cell's output" {
 	needs_ipython
 	needs_numpy
 	"$PYTHON" -c 'import jupyter_client, ipykernel' 2> /dev/null ||
 		skip "no jupyter_client or ipykernel for $PYTHON (Debian: apt-get install python3-jupyter-client python3-ipykernel)"
 	run timeout -k 5 60 "$PYTHON" "$BATS_TEST_DIRNAME/jupyter_cells.py" \
-		"$MEMWATCH" seg.csv \
-		'import numpy as np' \
-		'a = np.ones(10**7)' \
-		"print('hel' + 'lo')" \
-		'1/0' \
-		"sorted(k for k in globals() if not k.startswith('_'))"
+		-a "$MEMWATCH" seg.csv <<-'EOF'
+		cell import numpy as np
+		cell a = np.ones(10**7)
+		cell print('hel' + 'lo')
+		cell 1/0
+		cell sorted(k for k in globals() if not k.startswith('_'))
+	EOF
 	# the kernel ended, and memwatch with it
 	[ "$status" -eq 0 ]
 	grep -q '^    %run .*/startup.py$' memwatch.err
-	[ "$(cat cell-1.txt)" = "memwatch: a line after each cell; %memwatch off stops them, %memwatch history lists them" ]
+	[ "$(head -n 1 cell-1.txt)" = "memwatch: a line after each cell; %memwatch off stops them, %memwatch history lists them" ]
 	local n
-	for n in 2 3 4 5 6; do
+	for n in 1 2 3 4 5 6; do
 		[ "$(grep -c ' used .* MiB RAM in ' cell-$n.txt)" -eq 1 ]
 		[ "$(tail -n 1 cell-$n.txt)" = "$(line_for $n)" ]
 	done

@@ -83,3 +83,21 @@ load helpers
 	[[ "$(cat err)" =~ ([0-9]+)\ samples ]]
 	[ "$(rows out.csv)" -eq "${BASH_REMATCH[1]}" ]
 }
+
+@test "a command shorter than one interval: its peak from wait4(2), never 0" {
+	# 30 MiB touched and gone within the first 100 ms tick
+	run --separate-stderr mw -s seg.csv -- "$WORKLOAD" alloc 30
+	[ "$status" -eq 0 ]
+	[ "$(rows seg.csv)" -eq 1 ]
+	[ "$(field peak_kind 1 seg.csv)" = exact ]
+	near "$(field peak_rss_bytes 1 seg.csv)" $(( 31 * MiB )) $TOL
+	# below memwatch's own mark, the mark of its copy before exec: a bound
+	run --separate-stderr mw -s seg.csv -- /bin/true
+	[ "$status" -eq 0 ]
+	[ "$(field peak_rss_bytes 1 seg.csv)" -gt 0 ]
+	if [ "$(field peak_kind 1 seg.csv)" = upper ]; then
+		[[ "$stderr" == *"above current (peak at most), total"* ]]
+	else
+		[ "$(field peak_kind 1 seg.csv)" = exact ]
+	fi
+}

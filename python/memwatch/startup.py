@@ -3,31 +3,41 @@
 # memwatch sets PYTHONSTARTUP to this file for the command it launches, so
 # an interactive IPython (or a Jupyter kernel) started under memwatch runs
 # it; in a kernel that memwatch attached to, "%run .../startup.py" does.
-# It puts its own directory on sys.path (so "import memwatch" works), loads
-# the memwatch extension once, and then runs the user's own PYTHONSTARTUP
-# file, which memwatch passed on as MEMWATCH_PYTHONSTARTUP.
+# It loads the memwatch extension from the package directory it is in,
+# whatever sys.path holds, and then runs the user's own PYTHONSTARTUP file,
+# which memwatch passed on as MEMWATCH_PYTHONSTARTUP.  The extension it
+# loads uses the memwatch that brought it here and starts none of its own.
 #
 # No docstring and no names left behind: %run copies this file's namespace
 # into the user's.
 
 
-def _import_memwatch(here):
-    """Import here/memwatch.py as memwatch, whatever else sys.path holds,
-    leaving no __pycache__ in the directory memwatch installed."""
+def _load_memwatch(here, ip):
+    """Load the package in directory here as the memwatch extension of
+    shell ip, writing no __pycache__ where memwatch was installed."""
     import importlib.util
     import sys
 
-    spec = importlib.util.spec_from_file_location(
-        "memwatch", here + "/memwatch.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["memwatch"] = module
     saved = sys.dont_write_bytecode
     sys.dont_write_bytecode = True
     try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules["memwatch"]
-        raise
+        if "memwatch" not in sys.modules:
+            spec = importlib.util.spec_from_file_location(
+                "memwatch", here + "/__init__.py",
+                submodule_search_locations=[here])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["memwatch"] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules["memwatch"]
+                raise
+        memwatch = sys.modules["memwatch"]
+        memwatch._SESSION.autostart = False
+        if ip.extension_manager.load_extension("memwatch") == \
+                "already loaded":
+            # run again: find memwatch again if it was lost
+            memwatch.start_watching_memory()
     finally:
         sys.dont_write_bytecode = saved
 
@@ -54,17 +64,10 @@ def _memwatch_startup(ns):
     if "IPython" in sys.modules:
         ip = sys.modules["IPython"].get_ipython()
     if ip is not None:
-        if here not in sys.path:
-            sys.path.append(here)
         try:
-            if "memwatch" not in sys.modules:
-                _import_memwatch(here)
-            if ip.extension_manager.load_extension("memwatch") == \
-                    "already loaded":
-                # run again: find memwatch again if it was lost
-                sys.modules["memwatch"].start_watching_memory()
+            _load_memwatch(here, ip)
         except Exception as e:
-            print("memwatch: cannot load %s/memwatch.py: %r" % (here, e),
+            print("memwatch: cannot load %s: %r" % (here, e),
                   file=sys.stderr)
 
     if not theirs:
@@ -88,4 +91,4 @@ def _memwatch_startup(ns):
 try:
     _memwatch_startup(globals())
 finally:
-    del _memwatch_startup, _import_memwatch
+    del _memwatch_startup, _load_memwatch
