@@ -297,19 +297,28 @@ check_same(const struct outfile *o, const struct stat *st)
 /*
  * For a whole-file output (outfile_replace), called as it opens: refuse
  * path if another output has that file or entry (EXIT_USAGE), or if it is
- * not a regular file or a link (EXIT_OUTPUT).  Return 0, or the status
- * after a warning.
+ * not a regular file or a link, or another user's in a sticky directory
+ * (EXIT_OUTPUT).  Return 0, or the status after a warning.
  */
 int
 outfile_claim(const char *path)
 {
-	struct stat	 st;
+	char		 dir[PATH_MAX];
+	struct stat	 st, dst;
 
 	/* renamed over, a device or a FIFO would be gone, not written */
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
 	    !S_ISLNK(st.st_mode)) {
 		warnx("%s: not a regular file: an output rewritten whole "
 		    "would replace it", path);
+		return EXIT_OUTPUT;
+	}
+	(void)split_path(path, dir);
+	if (lstat(path, &st) == 0 && stat(dir, &dst) == 0 &&
+	    shared_sticky(&dst) && st.st_uid != geteuid() &&
+	    st.st_uid != dst.st_uid) {
+		warnx("%s: owned by uid %u in a sticky directory open to "
+		    "others: not replaced", path, (unsigned int)st.st_uid);
 		return EXIT_OUTPUT;
 	}
 	for (size_t i = 0; i < nopened; i++) {
