@@ -77,7 +77,7 @@ static void
 find_fifo(struct mark *m, pid_t pid)
 {
 	struct fifo	 f;
-	const char	*env, *slash;
+	const char	*env;
 	char		 dir[PATH_MAX];
 
 	if (pid != 0) {
@@ -92,12 +92,9 @@ find_fifo(struct mark *m, pid_t pid)
 		errx(EXIT_NO_PROCESS, "MEMWATCH_FIFO is not set: not run by "
 		    "memwatch (or give -p pid)");
 	if (strlcpy(m->path, env, sizeof(m->path)) >= sizeof(m->path) ||
-	    (slash = strrchr(m->path, '/')) == NULL || slash[1] == '\0')
+	    *(m->name = path_split(m->path, dir)) == '\0')
 		errx(EXIT_NO_PROCESS, "MEMWATCH_FIFO=%s: not a FIFO's path",
 		    env);
-	(void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - m->path),
-	    slash == m->path ? "/" : m->path);
-	m->name = slash + 1;
 	if ((m->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		err(errno == EACCES ? EXIT_DENIED : EXIT_NO_PROCESS, "%s", dir);
 }

@@ -113,6 +113,7 @@ void	 fifo_ack(const struct fifo *, unsigned int, const char *);
 struct stat;
 bool	 trust_dir(const struct stat *, char *, size_t);
 int	 trust_path(const char *, char *, char *, size_t);
+const char *path_split(const char *, char *);
 
 /* mark.c: memwatch mark, a marker that cannot hang */
 int	 mark_main(int, char *[]);

@@ -106,21 +106,6 @@ asked_for(const char *path, const struct stat *st, const struct stat *dir)
 	    trust_dir(dir, why, sizeof(why));
 }
 
-/* Copy the directory of path to dir (PATH_MAX bytes); return its name. */
-static const char *
-split_path(const char *path, char *dir)
-{
-	const char	*slash = strrchr(path, '/');
-
-	if (slash == NULL) {
-		(void)strlcpy(dir, ".", PATH_MAX);
-		return path;
-	}
-	(void)snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path),
-	    slash == path ? "/" : path);
-	return slash + 1;
-}
-
 /* Say why the FIFO, socket or device at path is not written to. */
 static void
 refuse_special(const char *path, const struct stat *st)
@@ -148,7 +133,7 @@ static int
 open_safely(const char *path)
 {
 	char		 dir[PATH_MAX];
-	const char	*name = split_path(path, dir);
+	const char	*name = path_split(path, dir);
 	struct stat	 dst, lst, st;
 	int		 dirfd, fd, flags = O_WRONLY | O_NONBLOCK | O_CLOEXEC;
 
@@ -256,7 +241,7 @@ static bool
 same_entry(const char *a, const char *b)
 {
 	char		 da[PATH_MAX], db[PATH_MAX];
-	const char	*na = split_path(a, da), *nb = split_path(b, db);
+	const char	*na = path_split(a, da), *nb = path_split(b, db);
 	struct stat	 sa, sb;
 
 	return strcmp(na, nb) == 0 && stat(da, &sa) == 0 &&
@@ -313,7 +298,7 @@ outfile_claim(const char *path)
 		    "would replace it", path);
 		return EXIT_OUTPUT;
 	}
-	(void)split_path(path, dir);
+	(void)path_split(path, dir);
 	if (lstat(path, &st) == 0 && stat(dir, &dst) == 0 &&
 	    shared_sticky(&dst) && st.st_uid != geteuid() &&
 	    st.st_uid != dst.st_uid) {

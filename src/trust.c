@@ -5,7 +5,8 @@
  * may change its entries: not writable by group or others, or sticky (as
  * /tmp), where each may change only entries of their own.  A path is
  * trusted when every directory on the way is, and every symbolic link on
- * the way belongs to root or to us.
+ * the way belongs to root or to us.  And how a path splits into directory
+ * and name, for the checks of the name's directory.
  */
 
 #include "config.h"
@@ -22,6 +23,24 @@
 #include "memwatch.h"
 
 #define LINKS_MAX	40	/* as the kernel's limit on a path's links */
+
+/*
+ * Copy the directory of path to dir (PATH_MAX bytes), "." if it has none;
+ * return the name in it.
+ */
+const char *
+path_split(const char *path, char *dir)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		(void)strlcpy(dir, ".", PATH_MAX);
+		return path;
+	}
+	(void)snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path),
+	    slash == path ? "/" : path);
+	return slash + 1;
+}
 
 /* Whether uid is root's or ours. */
 static bool
