@@ -109,41 +109,37 @@ open_private_dir(int dirfd, const char *name, const char *path)
 	return -1;
 }
 
-/* Remove what memwatch and the snippet make in the PID directory dirfd. */
-static void
-remove_files(int dirfd)
-{
-	static const char *const names[] = { "marker", "reply", "ack",
-	    "limit", "limit.new", "plot.svg" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		(void)unlinkat(dirfd, names[i], 0);
-}
-
 /*
  * Remove every file in directory fd: the FIFOs, and what else memwatch
- * and the snippet put there (the notebook's plot, a limit).  It is
- * private: nobody else's are there.  Out of descriptors, the names known.
+ * put there (the notebook's plot).  It is private: nobody else's are there.
  */
 static void
 empty_dir(int fd)
 {
+	/* what memwatch and the snippet make there, if it cannot be listed */
+	static const char *const names[] = { "marker", "reply", "ack",
+	    "limit", "limit.new", "plot.svg" };
 	struct dirent	*e;
 	DIR		*d;
-	int		 dup_fd;
+	int		 dup_fd, removed;
 
 	if ((dup_fd = dup(fd)) == -1 || (d = fdopendir(dup_fd)) == NULL) {
 		if (dup_fd != -1)
 			(void)close(dup_fd);
-		remove_files(fd);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			(void)unlinkat(fd, names[i], 0);
 		return;
 	}
-	/* the offset is fd's too: where an earlier pass left it */
-	rewinddir(d);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_type != DT_DIR)
-			(void)unlinkat(fd, e->d_name, 0);
-	}
+	/* a directory read while emptied may skip entries: again until none */
+	do {
+		removed = 0;
+		rewinddir(d);
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_type != DT_DIR &&
+			    unlinkat(fd, e->d_name, 0) == 0)
+				removed++;
+		}
+	} while (removed > 0);
 	(void)closedir(d);
 }
 

@@ -85,6 +85,7 @@ guard_limit(struct guard *g, const char *spec, pid_t pid, bool quiet)
 		return EXIT_USAGE;
 	}
 	g->limit = l.bytes;
+	(void)strlcpy(g->what, what, sizeof(g->what));
 	g->signalled = false;
 	set_bounds(g);
 	if (!quiet)
@@ -140,7 +141,7 @@ memory(struct guard *g, const struct sample *s, bool pss)
 }
 
 /*
- * Sample s, of PSS too if pss.  Store the memory it is judged by in *mem;
+ * Sample s, of PSS too if pss.  Store the memory it is judged by in *mem_p;
  * return what to do, GUARD_SIGNAL and/or GUARD_KILL or 0, and set
  * g->interval_ns to the interval wanted next.
  */
@@ -200,13 +201,18 @@ guard_check(struct guard *g, const struct sample *s, bool pss, uint64_t *mem_p)
 void
 guard_warn(const struct guard *g, int act, uint64_t mem, pid_t pid)
 {
-	char	 m[32], l[32];
+	char		 m[32], l[32], sig[16];
+	const char	*name;
 
 	format_size(m, sizeof(m), mem);
 	if (act == GUARD_SIGNAL) {
-		format_size(l, sizeof(l), g->limit);
-		warnx("%s, over the limit of %s: interrupting pid %d (SIG%s)",
-		    m, l, (int)pid, sigabbrev_np(g->signo));
+		/* realtime signals have no name of their own */
+		if ((name = sigabbrev_np(g->signo)) != NULL)
+			(void)snprintf(sig, sizeof(sig), "SIG%s", name);
+		else
+			(void)snprintf(sig, sizeof(sig), "signal %d", g->signo);
+		warnx("%s, over the limit of %s: interrupting pid %d (%s)",
+		    m, g->what, (int)pid, sig);
 		return;
 	}
 	format_size(l, sizeof(l), g->kill);

@@ -26,13 +26,16 @@
 static const char *
 python_dir(void)
 {
-	char	 exe[PATH_MAX];
-	ssize_t	 n;
+	static char	 source[PATH_MAX];
+	char		 exe[PATH_MAX];
+	ssize_t		 n;
 
 	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
 		exe[n] = '\0';
+		/* the source tree may be named through ".." (a VPATH build) */
 		if (strcmp(exe, BUILD_BINARY) == 0)
-			return SOURCE_PYTHONDIR;
+			return realpath(SOURCE_PYTHONDIR, source) != NULL ?
+			    source : SOURCE_PYTHONDIR;
 	}
 	return PKGPYTHONDIR;
 }

@@ -4,7 +4,8 @@
  * every cgroup above it (cgroup v2 memory.max, or cgroup v1
  * memory.limit_in_bytes of the memory controller's hierarchy), MEM_LIMIT in
  * its environment (bytes, as JupyterHub sets it), and the machine's
- * MemTotal.  Read once, at the start.
+ * MemTotal.  Read once, at the start, under the proc root (probe.c); the
+ * cgroup files where /proc/self/mountinfo says their hierarchy is mounted.
  */
 
 #include "config.h"
@@ -47,6 +48,20 @@ read_number(const char *path, uint64_t *n)
 	return parse_size(buf, n, &errstr) == 0 ? 0 : EINVAL;
 }
 
+/* Open name under the proc root as a stream; NULL with errno set. */
+static FILE *
+proc_fopen(const char *name)
+{
+	FILE	*fp;
+	int	 fd;
+
+	if ((fd = proc_open(name, O_RDONLY)) == -1)
+		return NULL;
+	if ((fp = fdopen(fd, "r")) == NULL)
+		(void)close(fd);
+	return fp;
+}
+
 /* MemTotal from /proc/meminfo, in bytes.  Return 0, or an errno. */
 static int
 mem_total(uint64_t *bytes)
@@ -57,7 +72,7 @@ mem_total(uint64_t *bytes)
 	unsigned long long kib;
 	int		 error = EINVAL;
 
-	if ((fp = fopen("/proc/meminfo", "re")) == NULL)
+	if ((fp = proc_fopen("meminfo")) == NULL)
 		return errno;
 	while (getline(&line, &cap, fp) != -1)
 		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1) {
@@ -83,8 +98,8 @@ env_limit(pid_t pid, uint64_t *bytes)
 	size_t		 len = 0;
 	int		 fd, error = ENOENT;
 
-	(void)snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	(void)snprintf(path, sizeof(path), "%d/environ", (int)pid);
+	if ((fd = proc_open(path, O_RDONLY)) == -1)
 		return errno;
 	if ((buf = malloc(ENVIRON_MAX + 1)) == NULL) {
 		(void)close(fd);
@@ -135,8 +150,8 @@ cgroup_of(pid_t pid, char *path, size_t size, bool *v1)
 	size_t	 cap = 0;
 	int	 error = ENOENT;
 
-	(void)snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	if ((fp = fopen(file, "re")) == NULL)
+	(void)snprintf(file, sizeof(file), "%d/cgroup", (int)pid);
+	if ((fp = proc_fopen(file)) == NULL)
 		return errno;
 	while (getline(&line, &cap, fp) != -1) {
 		line[strcspn(line, "\n")] = '\0';
@@ -176,7 +191,7 @@ cgroup_dir(const char *cg, bool v1, char *dir, size_t size, size_t *top)
 	size_t	 cap = 0, rootlen;
 	int	 i, error = ENOENT;
 
-	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
+	if ((fp = proc_fopen("self/mountinfo")) == NULL)
 		return errno;
 	while (error == ENOENT && getline(&line, &cap, fp) != -1) {
 		line[strcspn(line, "\n")] = '\0';

@@ -8,7 +8,6 @@
 
 #include "config.h"
 
-#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
 #include <err.h>
@@ -106,7 +105,7 @@ record_sample(struct run *r, const struct sample *s)
 	ms.segment = s->segment;
 	for (size_t i = 0; i < r->tree->n; i++) {
 		mb = &r->tree->m[i];
-		if (mb->unreadable)
+		if (mb->unreadable || mb->ours)
 			continue;
 		ms.pid = mb->pid;
 		ms.ppid = mb->ppid;
@@ -155,7 +154,7 @@ guard_sample(struct run *r, const struct sample *s)
 	act = guard_check(r->guard, s, r->opt->pss, &mem);
 	if (act & GUARD_SIGNAL) {
 		guard_warn(r->guard, GUARD_SIGNAL, mem, r->target->pid);
-		target_signal(r->target, r->guard->signo);
+		target_signal(r->target, r->guard->signo, NULL);
 		r->meter.seg.interrupts++;
 	}
 	if (act & GUARD_KILL) {
@@ -255,30 +254,22 @@ on_tick(struct run *r)
 static void
 on_signals(struct run *r)
 {
-	struct signalfd_siginfo	 si;
+	enum signal_event	 ev;
 
-	while (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
+	while (signals_next(r->sigfd, r->target, &ev) == 0) {
+		switch (ev) {
+		case SIGNAL_BOUNDARY:
 			boundary(r, NULL);
-			continue;
-		}
-		if (si.ssi_signo == SIGCHLD) {
-			if (r->target->pidfd == -1 && r->target->launched &&
-			    target_exited(r->target))
+			break;
+		case SIGNAL_CHILD:
+			if (target_exited(r->target))
 				r->over = OVER_EXITED;
-			continue;
-		}
-		if (!r->target->launched)
+			break;
+		case SIGNAL_STOP:
 			r->over = OVER_STOPPED;
-		/*
-		 * A signal from the terminal reached the child's process group
-		 * already; one sent to memwatch alone is passed on, with a
-		 * SIGCONT as timeout(1) sends: a stopped child would hold it,
-		 * and memwatch with it, until someone else continued it.
-		 */
-		else if (si.ssi_code != SI_KERNEL) {
-			target_signal(r->target, (int)si.ssi_signo);
-			target_signal(r->target, SIGCONT);
+			break;
+		case SIGNAL_HANDLED:
+			break;
 		}
 	}
 }

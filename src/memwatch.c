@@ -8,7 +8,6 @@
 
 #include "config.h"
 
-#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
@@ -119,31 +118,6 @@ help(void)
 }
 
 /*
- * Signals arrive on a signalfd, read by the loop.  SIGPIPE is ignored: a
- * closed pipe shows as EPIPE on the output it concerns.  SIGCHLD tells of
- * a launched command's end where there is no pidfd.
- */
-static int
-signals_to_fd(void)
-{
-	sigset_t	 set;
-	int		 fd;
-
-	(void)sigemptyset(&set);
-	(void)sigaddset(&set, SIGUSR1);
-	(void)sigaddset(&set, SIGINT);
-	(void)sigaddset(&set, SIGQUIT);
-	(void)sigaddset(&set, SIGTERM);
-	(void)sigaddset(&set, SIGHUP);
-	(void)sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
-	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		err(EXIT_INTERNAL, "signalfd");
-	(void)signal(SIGPIPE, SIG_IGN);
-	return fd;
-}
-
-/*
  * Open the tree of the target; return 0 or an exit status that says
  * whether the process is gone, cannot be read, or memwatch itself failed
  * (out of file descriptors, say).
@@ -154,8 +128,11 @@ open_tree(struct watched *w, const struct options *opt)
 	const struct target *t = &w->target;
 	int		 error;
 
+	/* gone since pidfd_open, the PID may be another's, and its files */
 	if ((error = tree_open(&w->tree, t->pid, w->rootdir, opt->children,
-	    !opt->leave_alone)) == 0)
+	    !opt->leave_alone)) == 0 && !target_alive(t))
+		error = ESRCH;
+	if (error == 0)
 		return 0;
 	/* /proc mounted with hidepid=invisible hides others' processes */
 	if (error == ENOENT && target_alive(t)) {
@@ -277,6 +254,8 @@ main(int argc, char *argv[])
 	int		 ch, status;
 
 	outfile_std_fds();
+	/* getopt's messages name argv[0]; err(3)'s the name alone */
+	argv[0] = (char *)getprogname();
 	/* "memwatch -- mark" runs a command called mark */
 	if (argc > 1 && strcmp(argv[1], "mark") == 0)
 		return mark_main(argc - 1, argv + 1);
@@ -335,9 +314,16 @@ main(int argc, char *argv[])
 			add_output(&opt, &sink_samples, optarg);
 			break;
 		case 'p':
-			opt.pid = (pid_t)strtonum(optarg, 1, INT_MAX, &errstr);
+			/* strtonum would take " 12" and "+12" too */
+			if (optarg[0] == '\0' ||
+			    optarg[strspn(optarg, "0123456789")] != '\0')
+				errstr = "not a number";
+			else
+				opt.pid = (pid_t)strtonum(optarg, 1, INT_MAX,
+				    &errstr);
 			if (errstr != NULL)
-				errx(EXIT_USAGE, "pid %s: %s", optarg, errstr);
+				errx(EXIT_USAGE, "pid '%s': %s", optarg,
+				    errstr);
 			break;
 		case 'q':
 			opt.quiet = true;
@@ -371,7 +357,8 @@ main(int argc, char *argv[])
 		err(EXIT_DENIED, "/proc");
 	}
 	tree_more_fds();
-	w.sigfd = signals_to_fd();
+	if ((w.sigfd = signals_open()) == -1)
+		err(EXIT_INTERNAL, "signalfd");
 	/* made before the target runs: failing later would orphan it */
 	if ((w.timerfd = timerfd_create(CLOCK_MONOTONIC,
 	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
@@ -427,5 +414,5 @@ main(int argc, char *argv[])
 			return status;
 		}
 	}
-	return loop_run(&opt, &w);
+	return target_exit_as(loop_run(&opt, &w));
 }

@@ -3,9 +3,11 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +51,7 @@ void	 limit_describe(const struct limit *, char *, size_t);
 #define GUARD_KILL	0x2	/* SIGKILL the largest member but the root */
 struct guard {
 	uint64_t limit;		/* bytes; 0: no limit signal */
+	char	 what[160];	/* the limit as said at the start */
 	uint64_t kill;		/* bytes; 0: no SIGKILL */
 	int	 signo;		/* the limit signal */
 	uint64_t near, far;	/* the fast schedule from near, until below far */
@@ -178,6 +181,7 @@ struct member {
 	bool	 others;	/* another memwatch resets its mark */
 	bool	 unreadable;	/* its memory cannot be read: not counted */
 	bool	 ended;		/* the root, reaped: its mark is in hwm */
+	bool	 ours;		/* runs memwatch's program: not counted */
 };
 struct tree {
 	struct member *m;	/* m[0] is the root */
@@ -185,6 +189,7 @@ struct tree {
 	bool	 children;	/* descendants too */
 	bool	 reset;		/* marks are reset, not --no-reset */
 	pid_t	 self;		/* memwatch, never a member */
+	struct stat exe;	/* memwatch's program */
 	bool	 scan;		/* no children files: scan parents */
 	unsigned int seen;	/* members ever */
 	unsigned int counted;	/* members in the last sample */
@@ -206,6 +211,7 @@ struct target {
 	bool	 launched;	/* ours to reap, and to pass signals to */
 	int	 gate[2];	/* holds the child back until the FIFO exists */
 	int	 report[2];	/* execvp's errno, if it fails */
+	bool	 stopped;	/* a launched child, stopped (signals.c) */
 	bool	 reaped;
 	int	 status;	/* wait status once reaped */
 	uint64_t maxrss;	/* high-water mark at exit, bytes, once reaped */
@@ -216,8 +222,21 @@ int	 target_exec(struct target *, const char *, const char *);
 int	 target_reap(struct target *);
 bool	 target_exited(const struct target *);
 bool	 target_alive(const struct target *);
-void	 target_signal(const struct target *, int);
+void	 target_signal(const struct target *, int, siginfo_t *);
 int	 target_exit_status(const struct target *);
+int	 target_exit_as(int);
+
+/* signals.c: the signals memwatch takes and passes on; job control */
+enum signal_event {
+	SIGNAL_BOUNDARY,	/* SIGUSR1: cut a segment */
+	SIGNAL_CHILD,		/* SIGCHLD: without a pidfd, the target may have exited */
+	SIGNAL_STOP,		/* end the run now and write everything */
+	SIGNAL_HANDLED		/* nothing for the loop to do */
+};
+int	 signals_open(void);
+int	 signals_next(int, struct target *, enum signal_event *);
+void	 signals_foreground(pid_t);
+void	 signals_die_at_exit(int);
 
 /* segment.c: the stretch between two boundaries */
 enum peak_kind {

@@ -121,6 +121,8 @@ end_period(struct meter *m, int64_t t, bool reset)
 	for (size_t i = 0; i < tr->n; i++) {
 		struct member	*mb = &tr->m[i];
 
+		if (mb->ours)
+			continue;
 		/* a root that has ended left its mark with wait4(2) */
 		if (mb->ended) {
 			sum += mb->hwm;
@@ -136,8 +138,9 @@ end_period(struct meter *m, int64_t t, bool reset)
 			others(m, mb);
 			whole = false;
 		}
-		if (probe_new_image(&mb->probe, &changed) != 0 ||
-		    changed) {
+		if ((error = probe_new_image(&mb->probe, &changed)) != 0)
+			lose_marks(m, mb->pid, "maps", error);
+		if (error != 0 || changed) {
 			whole = false;
 			if (i == 0)
 				m->new_image = true;

@@ -6,13 +6,16 @@
  * it), or, on a kernel without them, from a scan of every process's
  * parent.  A member stays in the tree until it ends, also once its parent
  * has ended and it has been given to another (an orphan of the work is
- * still the work's).  Nothing here exits or prints but the one warning
+ * still the work's).  A process running memwatch's own program below the
+ * root (memwatch mark, a memwatch inside) is searched for children but
+ * not counted: it is the tool, not the work.  Nothing here exits or prints but the one warning
  * about processes that cannot be read.
  */
 
 #include "config.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <err.h>
@@ -90,6 +93,7 @@ static int
 add(struct tree *t, pid_t pid, int dirfd)
 {
 	struct member	*m, *grown;
+	struct stat	 st;
 	size_t		 cap;
 	int		 error;
 
@@ -114,8 +118,12 @@ add(struct tree *t, pid_t pid, int dirfd)
 	}
 	describe(m);
 	(void)probe_reaped(&m->probe, &m->reaped);
+	/* a memwatch below the root (memwatch mark, say) is not the work */
+	m->ours = t->n > 0 && fstatat(m->probe.dir_fd, "exe", &st, 0) == 0 &&
+	    st.st_dev == t->exe.st_dev && st.st_ino == t->exe.st_ino;
 	t->n++;
-	t->seen++;
+	if (!m->ours)
+		t->seen++;
 	return 0;
 }
 
@@ -173,7 +181,11 @@ adopt(struct tree *t, pid_t pid)
 	/* memwatch itself, attached to a process that started it */
 	if (pid <= 0 || pid == t->self || find(t, pid) != NULL)
 		return;
-	if ((error = add(t, pid, -1)) != 0)
+	/* not there, but alive: hidden from us (hidepid) */
+	if ((error = add(t, pid, -1)) == ENOENT &&
+	    (kill(pid, 0) == 0 || errno == EPERM))
+		error = EACCES;
+	if (error != 0)
 		unknown(t, pid, error);
 }
 
@@ -288,7 +300,7 @@ tree_sample(struct tree *t, struct mem *total)
 	total->rss = total->file = 0;
 	t->counted = 0;
 	for (size_t i = 0; i < t->n;) {
-		if (t->m[i].unreadable) {
+		if (t->m[i].unreadable || t->m[i].ours) {
 			i++;
 			continue;
 		}
@@ -326,10 +338,10 @@ pid_t
 tree_largest(const struct tree *t)
 {
 	const struct member	*best = NULL;
-	pid_t			 self = getpid();
 
+	/* memwatch's own processes are no candidates: their mem stays 0 */
 	for (size_t i = 1; i < t->n; i++)
-		if (t->m[i].pid != self &&
+		if (!t->m[i].ours &&
 		    (best == NULL || t->m[i].mem.rss > best->mem.rss))
 			best = &t->m[i];
 	return best != NULL ? best->pid : 0;
@@ -361,6 +373,8 @@ tree_open(struct tree *t, pid_t root, int dirfd, bool children, bool reset)
 	t->children = children;
 	t->reset = reset;
 	t->self = getpid();
+	if (stat("/proc/self/exe", &t->exe) == -1)
+		memset(&t->exe, 0, sizeof(t->exe));
 	if ((error = add(t, root, dirfd)) != 0) {
 		free(t->m);
 		t->m = NULL;

@@ -26,6 +26,17 @@
  *	grow N MS K	map and touch N MiB every MS milliseconds, K times,
  *			all kept (a steady rate; "alloc N" is one memset)
  *	noint		ignore SIGINT from here on
+ *	signals F	catch every signal that can be caught, say "ready",
+ *			and write the number of each one received to file F,
+ *			a line each, until killed
+ *	lines		say "ready", then echo each line of standard input as
+ *			"got LINE" until its end
+ *	cont		from here on, say "continued" on each SIGCONT (a test
+ *			on a terminal then knows when the job runs again)
+ *	graceful MS	shut down gracefully on SIGTERM: exit 0 after a
+ *			clean-up of MS milliseconds, or 3 if a second SIGTERM
+ *			comes during it, as programs that take it for "abort
+ *			the clean-up" do
  *	workers N M MS	fork N children that each map and touch M MiB, hold
  *			it MS milliseconds and exit; go on at once
  *	reap		wait for every child still running
@@ -186,6 +197,101 @@ threads(long n, size_t mib, long ms)
 	free(t);
 }
 
+static int	siglog = -1;
+static volatile sig_atomic_t terms;
+
+/* The signal's number on a line of its own, in one write(2). */
+static void
+log_signal(int sig)
+{
+	char	 buf[8];
+	size_t	 i = sizeof(buf);
+
+	buf[--i] = '\n';
+	do
+		buf[--i] = (char)('0' + sig % 10);
+	while ((sig /= 10) > 0);
+	(void)write(siglog, buf + i, sizeof(buf) - i);
+}
+
+static void
+count_term(int sig)
+{
+	(void)sig;
+	terms++;
+}
+
+/* Catch every signal with handler and unblock them all. */
+static void
+catch_all(void (*handler)(int))
+{
+	struct sigaction sa;
+	sigset_t	 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);	/* KILL, STOP: refused */
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void __dead2
+log_signals(const char *path)
+{
+	if ((siglog = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC,
+	    0644)) == -1)
+		err(2, "%s", path);
+	catch_all(log_signal);
+	printf("ready\n");
+	(void)fflush(stdout);
+	for (;;)
+		(void)pause();
+}
+
+static void
+say_continued(int sig)
+{
+	static const char msg[] = "continued\n";
+
+	(void)sig;
+	(void)write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+}
+
+static void
+lines(void)
+{
+	char	 line[256];
+
+	printf("ready\n");
+	(void)fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		printf("got %s", line);
+		(void)fflush(stdout);
+	}
+}
+
+static void __dead2
+graceful(long ms)
+{
+	struct sigaction sa;
+	sigset_t	 term, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigemptyset(&term);
+	(void)sigaddset(&term, SIGTERM);
+	(void)sigprocmask(SIG_BLOCK, &term, &old);
+	(void)sigdelset(&old, SIGTERM);
+	while (terms == 0)
+		(void)sigsuspend(&old);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	sleep_ms(ms);
+	exit(terms > 1 ? 3 : 0);
+}
+
 /* A child that holds mib MiB for ms milliseconds, then exits. */
 static pid_t
 worker(size_t mib, long ms)
@@ -340,6 +446,21 @@ main(int argc, char *argv[])
 			}
 		} else if (strcmp(step, "noint") == 0) {
 			(void)signal(SIGINT, SIG_IGN);
+		} else if (strcmp(step, "signals") == 0) {
+			if (argv[++i] == NULL)
+				errx(2, "signals: missing file");
+			log_signals(argv[i]);
+		} else if (strcmp(step, "lines") == 0) {
+			lines();
+		} else if (strcmp(step, "cont") == 0) {
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = say_continued;
+			sa.sa_flags = SA_RESTART;
+			(void)sigaction(SIGCONT, &sa, NULL);
+		} else if (strcmp(step, "graceful") == 0) {
+			graceful(number(argv[++i]));
 		} else if (strcmp(step, "exec") == 0) {
 			argv[i] = argv[0];
 			execv("/proc/self/exe", argv + i);

@@ -102,3 +102,43 @@ start_target() {
 	[ "$(field samples 1 seg.csv)" -ge 3 ]
 	[ "$target" -eq 1 ] || kill -USR2 "$target"
 }
+
+@test "attach: a zombie, a thread, a kernel thread are refused with the reason, exit 123" {
+	# a zombie: a child its parent never reaps
+	/usr/bin/python3 -S -c 'import os, time
+child = os.fork()
+if child == 0:
+    os._exit(0)
+open("zombie", "w").write("%d\n" % child)
+time.sleep(100)' &
+	local keeper=$! zombie
+	wait_for zombie .
+	zombie=$(cat zombie)
+	eventually 10 "pid $zombie never a zombie" grep -qs '^State:.Z' /proc/$zombie/status
+	run --separate-stderr mw -o out.csv -p "$zombie"
+	echo "zombie: $status, $stderr"
+	[ "$status" -eq 123 ]
+	[[ "$stderr" == "memwatch: pid $zombie: has exited, a zombie its parent has not reaped"* ]]
+	[ ! -e out.csv ]
+	kill $keeper
+
+	# a thread that is not its process's main one
+	start_target pidfile target threads 1 1 10000
+	local tid
+	eventually 10 "no second thread in $target" test "$(ls /proc/$target/task | wc -l)" -eq 2
+	tid=$(ls /proc/$target/task | grep -vx "$target")
+	run --separate-stderr mw -p "$tid"
+	echo "thread: $status, $stderr"
+	[ "$status" -eq 123 ]
+	[[ "$stderr" == "memwatch: pid $tid: a thread of process $target, not a process: watch -p $target" ]]
+	kill "$target"
+
+	# a kernel thread, if this PID namespace shows one
+	local kthread
+	kthread=$(grep -l '^Kthread:.1' /proc/[0-9]*/status 2>/dev/null | head -n 1 | cut -d/ -f3)
+	[ -n "$kthread" ] || skip "no kernel thread in this PID namespace"
+	run --separate-stderr mw -p "$kthread"
+	echo "kernel thread: $status, $stderr"
+	[ "$status" -eq 123 ]
+	[[ "$stderr" == "memwatch: pid $kthread: a kernel thread, which has no memory of its own to watch" ]]
+}

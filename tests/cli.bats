@@ -32,6 +32,18 @@ load helpers
 	[[ "$stderr" == *"bogus"* ]]
 }
 
+@test "getopt's messages name memwatch as memwatch's own do, not its path" {
+	local args
+	for args in --bogus -x -i --interval; do
+		run --separate-stderr mw $args
+		echo "$args: $stderr"
+		[ "$status" -eq 125 ]
+		# $MEMWATCH is a full path: no line may start with it
+		[[ "$stderr" == "memwatch: "* ]]
+		[[ "$stderr" != *"$MEMWATCH"* ]]
+	done
+}
+
 @test "both -p and a command: exit 125" {
 	run --separate-stderr mw -p $$ -- true
 	[ "$status" -eq 125 ]
@@ -59,10 +71,12 @@ load helpers
 
 @test "bad pid: exit 125" {
 	local bad
-	for bad in abc 0 -5 12x; do
+	# strtol(3) would take the blank and the sign
+	for bad in abc 0 -5 12x ' 12' '+12' '12 ' '' 0x10 99999999999; do
 		run --separate-stderr mw -p "$bad"
+		echo "pid '$bad': status $status, $stderr"
 		[ "$status" -eq 125 ]
-		[[ "$stderr" == *"pid $bad: "* ]]
+		[[ "$stderr" == *"pid '$bad': "* ]]
 	done
 }
 

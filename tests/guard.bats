@@ -94,9 +94,12 @@ interrupts() {
 	fast=$(awk '$1 <= 2' gaps | wc -l)
 	echo "samples 2 ms apart or less: $fast; last gaps: $(tail -n 5 gaps | tr '\n' ' ')"
 	[ "$fast" -ge 100 ]
-	tail -n 5 gaps | head -n 4 | while read -r gap; do
-		near "$gap" 100 5
-	done
+	# the user's schedule again (the last gap ends at the exit): none fast,
+	# and on the absolute 100 ms grid, where a late sample (a loaded
+	# machine) makes the next gap shorter
+	tail -n 5 gaps | head -n 4 > slow
+	[ "$(awk '$1 < 50' slow | wc -l)" -eq 0 ]
+	near "$(awk '{ t += $1 } END { print t }' slow)" 400 20
 }
 
 @test "attached: the limit signal goes to the process watched" {

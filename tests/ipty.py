@@ -66,7 +66,12 @@ def leader(argv):
             os.execvp(argv[0], argv)
         finally:
             os._exit(127)
-    os.setpgid(pid, pid)
+    # both sides, as a shell does; once the child has run exec, it has
+    # moved itself and this one fails with EACCES
+    try:
+        os.setpgid(pid, pid)
+    except PermissionError:
+        pass
     os.tcsetpgrp(0, pid)
     status = 0
     while True:

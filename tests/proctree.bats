@@ -104,3 +104,48 @@ stop_root() {
 	[ "$(field pss_bytes 1 out.csv)" -eq $(( 1000 * 1024 )) ]
 	[ "$(head -n 1 out.csv)" = "elapsed_s,rss_bytes,segment,anon_bytes,file_bytes,processes,pss_bytes" ]
 }
+
+# limit_line MOUNTINFO: the first line of memwatch --limit 50% attached to
+# the root, with MOUNTINFO as the planted self/mountinfo and a MemTotal of
+# 8000000 kB.
+limit_line() {
+	mkdir -p "$fake/self"
+	printf '%s\n' "$1" > "$fake/self/mountinfo"
+	printf 'MemTotal:        8000000 kB\n' > "$fake/meminfo"
+	: > "$fake/$root/task/$root/children"
+	mw --limit 50% -i 20ms -o out.csv -p $root 2> err &
+	local mw=$!
+	stop_root
+	wait_status $mw
+	cat err >&2
+	head -n 1 err
+}
+
+@test "fake /proc, --limit 50%: the smallest cgroup v2 memory.max at or above the process's cgroup" {
+	mkdir -p cg/a/b
+	echo max > cg/a/b/memory.max
+	echo $(( 1024 * MiB )) > cg/a/memory.max
+	printf '0::/a/b\n' > "$fake/$root/cgroup"
+	[ "$(limit_line "30 20 0:26 / $PWD/cg rw,relatime - cgroup2 cgroup2 rw")" = \
+		"memwatch: limit 512.00 MiB (50% of cgroup memory.max 1.00 GiB)" ]
+}
+
+@test "fake /proc, --limit 50%: cgroup v1 beside a v2 hierarchy, the memory controller's, below its mount's root" {
+	mkdir -p v2 mem/x
+	echo $(( 2048 * MiB )) > mem/x/memory.limit_in_bytes
+	echo 9223372036854771712 > mem/memory.limit_in_bytes
+	printf '5:cpu,memory:/docker/x\n0::/\n' > "$fake/$root/cgroup"
+	[ "$(limit_line "30 20 0:26 / $PWD/v2 rw - cgroup2 cgroup2 rw
+31 20 0:27 /docker $PWD/mem rw shared:5 - cgroup cgroup rw,cpu,memory")" = \
+		"memwatch: limit 1.00 GiB (50% of cgroup memory.limit_in_bytes 2.00 GiB)" ]
+}
+
+@test "fake /proc, --limit 50%: MEM_LIMIT from the process's environment where it is the smallest, else MemTotal" {
+	printf 'HOME=/root\0MEM_LIMIT=%d\0TERM=x\0' $(( 600 * MiB )) > "$fake/$root/environ"
+	[ "$(limit_line "")" = "memwatch: limit 300.00 MiB (50% of MEM_LIMIT 600.00 MiB)" ]
+	rm "$fake/$root/environ"
+	sleep 30 &
+	root=$!
+	plant "$fake" $root 1 500 100 root
+	[ "$(limit_line "")" = "memwatch: limit 3.81 GiB (50% of MemTotal 7.63 GiB)" ]
+}

@@ -160,8 +160,10 @@ stage() {
 	chmod +x pipeline.sh
 	mkdir bin
 	ln -s "$MEMWATCH" bin/memwatch
-	PATH=$PWD/bin:$PATH run mw -q -s phases.csv -- ./pipeline.sh
+	PATH=$PWD/bin:$PATH run mw -q -s phases.csv -P proc.csv -- ./pipeline.sh
 	[ "$status" -eq 0 ]
+	# memwatch mark is memwatch's, not the pipeline's: never counted
+	! awk -F, 'NR > 1 && $5 == "memwatch"' proc.csv | grep -q .
 	local load train
 	load=$(awk -F, '$2 == "load" { print $9 }' phases.csv)
 	train=$(awk -F, '$2 == "train" { print $9 }' phases.csv)
@@ -181,4 +183,50 @@ stage() {
 	# this shell is there, memwatch, its child, is not
 	awk -F, -v p=$$ 'NR > 1 && $3 == p' proc.csv | grep -q .
 	! awk -F, -v p=$mw 'NR > 1 && $3 == p' proc.csv | grep -q .
+}
+
+# as_nobody ARG...: memwatch ARG... as nobody, in a directory of its own
+# for the outputs and the FIFO; the copy any user may run ($shared).
+as_nobody() {
+	mkdir -p nb
+	chown nobody nb
+	TMPDIR=$PWD/nb XDG_RUNTIME_DIR= setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups "$shared/memwatch" "$@"
+}
+
+# A set-user-ID program started by nobody's command: passwd, waiting on
+# its standard input for a second.
+SETUID_CHILD='sleep 1 | /usr/bin/passwd > /dev/null 2>&1; true'
+
+@test "a member that is another user's: counted, its marks said once to be out of reach" {
+	needs_root
+	[ -u /usr/bin/passwd ] || skip "no set-user-ID /usr/bin/passwd (Debian: passwd)"
+	share
+	run --separate-stderr as_nobody -i 20ms -s nb/seg.csv -P nb/p.csv -- sh -c "$SETUID_CHILD"
+	[ "$status" -eq 0 ]
+	# its RSS is there for all to read: counted
+	awk -F, 'NR > 1 && $5 == "passwd"' nb/p.csv | grep -q .
+	# its maps and clear_refs are not: no exact or upper peak, and said
+	[ "$(field peak_kind 1 nb/seg.csv)" = sampled ]
+	[ "$(grep -c 'peaks are sampled, not exact' <<< "$stderr")" -eq 1 ]
+}
+
+@test "a member hidden by hidepid: said once, counted as unknown, not as 0" {
+	needs_root
+	[ -u /usr/bin/passwd ] || skip "no set-user-ID /usr/bin/passwd (Debian: passwd)"
+	unshare --mount --pid --fork --mount-proc sh -c 'mount -o remount,hidepid=invisible /proc' 2> /dev/null ||
+		skip "cannot mount /proc with hidepid here"
+	share
+	run --separate-stderr unshare --mount --pid --fork --mount-proc bash -c "
+		mount -o remount,hidepid=invisible /proc || exit 99
+		shared=$shared
+		$(declare -f as_nobody)
+		as_nobody \"\$@\"" sh \
+		-i 20ms -o nb/out.csv -s nb/seg.csv -- sh -c "$SETUID_CHILD"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'in the tree, cannot be read: its memory is not counted' <<< "$stderr")" -eq 1 ]
+	[ "$(field peak_kind 1 nb/seg.csv)" = sampled ]
+	# sh and sleep counted, passwd not
+	[ "$(awk -F, 'NR > 1 && $6 > m { m = $6 } END { print m }' nb/out.csv)" -eq 2 ]
 }
