@@ -152,7 +152,7 @@ gated() {
 	mkdir bin
 	printf '#!/bin/sh\necho "the command mark: $*"\n' > bin/mark
 	chmod +x bin/mark
-	run env PATH="$PWD/bin:$PATH" "$MEMWATCH" -q -- mark one
+	run --separate-stderr env PATH="$PWD/bin:$PATH" "$MEMWATCH" -q -- mark one
 	[ "$status" -eq 0 ]
 	[ "$output" = "the command mark: one" ]
 }
