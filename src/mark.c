@@ -99,12 +99,19 @@ find_fifo(struct mark *m, pid_t pid)
 		err(errno == EACCES ? EXIT_DENIED : EXIT_NO_PROCESS, "%s", dir);
 }
 
-/* Open the marker FIFO without waiting for a reader.  Exit if it fails. */
+/*
+ * Open the marker FIFO without waiting for a reader, and nothing that is
+ * not a FIFO.  Exit if it fails.
+ */
 static void
 open_marker(struct mark *m)
 {
 	struct stat	 st;
 
+	/* looked at first: opening a device may do something */
+	if (fstatat(m->dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISFIFO(st.st_mode))
+		errx(EXIT_NO_PROCESS, "%s: not a FIFO", m->path);
 	if ((m->fd = openat(m->dirfd, m->name, O_WRONLY | O_NONBLOCK |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENXIO)

@@ -92,6 +92,14 @@ gated() {
 	[ "$stderr" = "memwatch: MEMWATCH_FIFO is not set: not run by memwatch (or give -p pid)" ]
 	run --separate-stderr env MEMWATCH_FIFO="$PWD/none/marker" "$MEMWATCH" mark x
 	[ "$status" -eq 123 ]
+	# a file or device is not written to, nor opened
+	echo keep > file
+	run --separate-stderr env MEMWATCH_FIFO="$PWD/file" "$MEMWATCH" mark x
+	[ "$status" -eq 123 ]
+	[ "$stderr" = "memwatch: $PWD/file: not a FIFO" ]
+	[ "$(cat file)" = keep ]
+	run --separate-stderr env MEMWATCH_FIFO=/dev/null "$MEMWATCH" mark -n x
+	[ "$status" -eq 123 ]
 	run --separate-stderr "$MEMWATCH" mark -p $(( $(cat /proc/sys/kernel/pid_max) + 1 )) x
 	[ "$status" -eq 123 ]
 	run --separate-stderr mw -q -- sh -c '"$MEMWATCH" mark "$(printf "two\nlines")"'
