@@ -71,12 +71,14 @@ left_ms(const struct mark *m)
 
 /*
  * Find the marker FIFO's directory: that of $MEMWATCH_FIFO, or of the
- * memwatch that watches pid.  Exit 123 if there is none.
+ * memwatch that watches pid.  Exit 123 if there is none, or if what is
+ * at $MEMWATCH_FIFO is not a FIFO.
  */
 static void
 find_fifo(struct mark *m, pid_t pid)
 {
 	struct fifo	 f;
+	struct stat	 st;
 	const char	*env;
 	char		 dir[PATH_MAX];
 
@@ -97,21 +99,18 @@ find_fifo(struct mark *m, pid_t pid)
 		    env);
 	if ((m->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		err(errno == EACCES ? EXIT_DENIED : EXIT_NO_PROCESS, "%s", dir);
+	/* looked at before it is opened: opening a device may do something */
+	if (fstatat(m->dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISFIFO(st.st_mode))
+		errx(EXIT_NO_PROCESS, "%s: not a FIFO", m->path);
 }
 
-/*
- * Open the marker FIFO without waiting for a reader, and nothing that is
- * not a FIFO.  Exit if it fails.
- */
+/* Open the marker FIFO without waiting for a reader.  Exit if it fails. */
 static void
 open_marker(struct mark *m)
 {
 	struct stat	 st;
 
-	/* looked at first: opening a device may do something */
-	if (fstatat(m->dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !S_ISFIFO(st.st_mode))
-		errx(EXIT_NO_PROCESS, "%s: not a FIFO", m->path);
 	if ((m->fd = openat(m->dirfd, m->name, O_WRONLY | O_NONBLOCK |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENXIO)
