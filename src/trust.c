@@ -37,8 +37,9 @@ path_split(const char *path, char *dir)
 		(void)strlcpy(dir, ".", PATH_MAX);
 		return path;
 	}
-	(void)snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path),
-	    slash == path ? "/" : path);
+	/* the root's own: its directory is "/" */
+	(void)snprintf(dir, PATH_MAX, "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path);
 	return slash + 1;
 }
 
