@@ -43,10 +43,11 @@ remove_at_exit(void)
  * that is a directory and trusted (trust.c), so that root, given another
  * user's variables (su without -, sudo -E), never works in that user's
  * directories.  One that is refused is said.  Return its fd and copy its
- * path to base (PATH_MAX bytes), or return -1 after a warning.
+ * path to base (PATH_MAX bytes), or return -1 after a warning that names
+ * the FIFO's directory for pid when a call failed.
  */
 static int
-open_base(char *base)
+open_base(char *base, pid_t pid)
 {
 	static const char *const vars[] = { "XDG_RUNTIME_DIR", "TMPDIR", NULL };
 	struct stat	 st;
@@ -62,6 +63,12 @@ open_base(char *base)
 		if ((fd = trust_path(s, bad, why, sizeof(why))) != -1) {
 			(void)strlcpy(base, s, PATH_MAX);
 			return fd;
+		}
+		/* out of descriptors, say: no other base would do better */
+		if (errno != EPERM) {
+			warn("%s/memwatch-%u/%d", s, (unsigned int)geteuid(),
+			    (int)pid);
+			return -1;
 		}
 		if (vars[i] != NULL)
 			warnx("%s: %s: $%s not used for the FIFO", bad, why,
@@ -146,7 +153,7 @@ open_user_dir(struct fifo *f, pid_t pid, bool create)
 	char	 base[PATH_MAX], user[PATH_MAX], name[32];
 	int	 basefd, fd;
 
-	if ((basefd = open_base(base)) == -1)
+	if ((basefd = open_base(base, pid)) == -1)
 		return -1;
 	(void)snprintf(name, sizeof(name), "memwatch-%u",
 	    (unsigned int)geteuid());

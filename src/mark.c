@@ -71,13 +71,15 @@ left_ms(const struct mark *m)
 
 /*
  * Find the marker FIFO's directory: that of $MEMWATCH_FIFO, or of the
- * memwatch that watches pid.  Exit 123 if there is none.
+ * memwatch that watches pid.  Exit 123 if there is none, or if what is
+ * at $MEMWATCH_FIFO is not a FIFO.
  */
 static void
 find_fifo(struct mark *m, pid_t pid)
 {
 	struct fifo	 f;
-	const char	*env, *slash;
+	struct stat	 st;
+	const char	*env;
 	char		 dir[PATH_MAX];
 
 	if (pid != 0) {
@@ -92,14 +94,15 @@ find_fifo(struct mark *m, pid_t pid)
 		errx(EXIT_NO_PROCESS, "MEMWATCH_FIFO is not set: not run by "
 		    "memwatch (or give -p pid)");
 	if (strlcpy(m->path, env, sizeof(m->path)) >= sizeof(m->path) ||
-	    (slash = strrchr(m->path, '/')) == NULL || slash[1] == '\0')
+	    *(m->name = path_split(m->path, dir)) == '\0')
 		errx(EXIT_NO_PROCESS, "MEMWATCH_FIFO=%s: not a FIFO's path",
 		    env);
-	(void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - m->path),
-	    slash == m->path ? "/" : m->path);
-	m->name = slash + 1;
 	if ((m->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		err(errno == EACCES ? EXIT_DENIED : EXIT_NO_PROCESS, "%s", dir);
+	/* looked at before it is opened: opening a device may do something */
+	if (fstatat(m->dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISFIFO(st.st_mode))
+		errx(EXIT_NO_PROCESS, "%s: not a FIFO", m->path);
 }
 
 /* Open the marker FIFO without waiting for a reader.  Exit if it fails. */

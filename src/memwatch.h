@@ -116,6 +116,7 @@ void	 fifo_ack(const struct fifo *, unsigned int, const char *);
 struct stat;
 bool	 trust_dir(const struct stat *, char *, size_t);
 int	 trust_path(const char *, char *, char *, size_t);
+const char *path_split(const char *, char *);
 
 /* mark.c: memwatch mark, a marker that cannot hang */
 int	 mark_main(int, char *[]);
@@ -295,6 +296,7 @@ void	 outfile_flush(struct outfile *);
 void	 outfile_close(struct outfile *);
 bool	 outfile_failed(const struct outfile *);
 int	 outfile_replace(const char *, const char *, size_t);
+int	 outfile_claim(const char *);
 
 /* format.c: numbers and fields written by hand, for the per-sample path */
 char	*fmt_u64(char *, uint64_t);

@@ -38,8 +38,11 @@
 #define OUTFILE_CHUNK	(64 * 1024)	/* written once this much waits */
 #define OUTFILE_DRAIN_MS 2000	/* at the end, to wait for a stalled reader */
 
-static const struct outfile *opened[OUTPUTS_MAX];	/* for the same-file check */
+/* for the same-file check */
+static const struct outfile *opened[OUTPUTS_MAX];	/* streamed */
 static size_t	 nopened;
+static const char *claimed[OUTPUTS_MAX];	/* rewritten whole */
+static size_t	 nclaimed;
 static bool	 stdout_closed;	/* memwatch started without fd 1 */
 
 /*
@@ -130,18 +133,10 @@ static int
 open_safely(const char *path)
 {
 	char		 dir[PATH_MAX];
-	const char	*slash = strrchr(path, '/'), *name;
+	const char	*name = path_split(path, dir);
 	struct stat	 dst, lst, st;
 	int		 dirfd, fd, flags = O_WRONLY | O_NONBLOCK | O_CLOEXEC;
 
-	if (slash == NULL) {
-		(void)strlcpy(dir, ".", sizeof(dir));
-		name = path;
-	} else {
-		(void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
-		    slash == path ? "/" : path);
-		name = slash + 1;
-	}
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fstat(dirfd, &dst) == -1) {
 		warn("%s", path);
@@ -231,21 +226,98 @@ open_stdout(struct outfile *o)
 	return fd;
 }
 
+/* Whether a whole-file output at path would replace the file of st. */
+static bool
+replaces(const char *path, const struct stat *st)
+{
+	struct stat	 lst;
+
+	return lstat(path, &lst) == 0 && lst.st_dev == st->st_dev &&
+	    lst.st_ino == st->st_ino;
+}
+
+/* Whether paths a and b are one entry: one directory, one name. */
+static bool
+same_entry(const char *a, const char *b)
+{
+	char		 da[PATH_MAX], db[PATH_MAX];
+	const char	*na = path_split(a, da), *nb = path_split(b, db);
+	struct stat	 sa, sb;
+
+	return strcmp(na, nb) == 0 && stat(da, &sa) == 0 &&
+	    stat(db, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+static int
+say_same(const char *a, const char *b)
+{
+	warnx("%s and %s are the same file", a, b);
+	return EXIT_USAGE;
+}
+
 /*
- * Refuse a second output on the file of o, compared by device and inode
- * (any path, link or /dev/stdout beside -).  Return 0 or EXIT_USAGE.
+ * Refuse a second output on the file of o, st: another streamed one on
+ * the same device and inode (any path, link or /dev/stdout beside -), or a
+ * whole-file output whose rename would replace it.  Return 0 or
+ * EXIT_USAGE.
  */
 static int
 check_same(const struct outfile *o, const struct stat *st)
 {
+	if (is_null(st))
+		return 0;
 	for (size_t i = 0; i < nopened; i++) {
 		if (opened[i]->dev == st->st_dev &&
-		    opened[i]->ino == st->st_ino && !is_null(st)) {
-			warnx("%s and %s are the same file", opened[i]->path,
-			    o->path);
-			return EXIT_USAGE;
-		}
+		    opened[i]->ino == st->st_ino)
+			return say_same(opened[i]->path, o->path);
 	}
+	for (size_t i = 0; i < nclaimed; i++) {
+		if (replaces(claimed[i], st))
+			return say_same(claimed[i], o->path);
+	}
+	return 0;
+}
+
+/*
+ * For a whole-file output (outfile_replace), called as it opens: refuse
+ * path if another output has that file or entry (EXIT_USAGE), or if it is
+ * not a regular file or a link, or another user's in a sticky directory
+ * (EXIT_OUTPUT).  Return 0, or the status after a warning.
+ */
+int
+outfile_claim(const char *path)
+{
+	char		 dir[PATH_MAX];
+	struct stat	 st, dst;
+
+	/* renamed over, a device or a FIFO would be gone, not written */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		warnx("%s: not a regular file: an output rewritten whole "
+		    "would replace it", path);
+		return EXIT_OUTPUT;
+	}
+	(void)path_split(path, dir);
+	if (lstat(path, &st) == 0 && stat(dir, &dst) == 0 &&
+	    shared_sticky(&dst) && st.st_uid != geteuid() &&
+	    st.st_uid != dst.st_uid) {
+		warnx("%s: owned by uid %u in a sticky directory open to "
+		    "others: not replaced", path, (unsigned int)st.st_uid);
+		return EXIT_OUTPUT;
+	}
+	for (size_t i = 0; i < nopened; i++) {
+		st.st_dev = opened[i]->dev;
+		st.st_ino = opened[i]->ino;
+		if (replaces(path, &st))
+			return say_same(opened[i]->path, path);
+	}
+	for (size_t i = 0; i < nclaimed; i++) {
+		if (same_entry(claimed[i], path))
+			return say_same(claimed[i], path);
+	}
+	if (nclaimed < OUTPUTS_MAX)
+		claimed[nclaimed++] = path;
 	return 0;
 }
 

@@ -208,6 +208,7 @@ metrics_open(struct sink *k, const struct run_info *info)
 	char		 dir[PATH_MAX];
 	const char	*slash = strrchr(k->path, '/');
 	size_t		 n = strlen(k->path);
+	int		 status;
 
 	if (strcmp(k->path, "-") == 0) {
 		warnx("--metrics -: the file is rewritten whole, so it needs "
@@ -226,6 +227,8 @@ metrics_open(struct sink *k, const struct run_info *info)
 		warn("%s", dir);
 		return EXIT_OUTPUT;
 	}
+	if ((status = outfile_claim(k->path)) != 0)
+		return status;
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		warn("%s", k->path);
 		return EXIT_INTERNAL;

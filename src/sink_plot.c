@@ -733,12 +733,15 @@ start(struct sink *k, const struct run_info *info, bool notebook)
 	static const struct tally empty;
 	const char	*path = k->path;
 	struct plot	*p;
+	int		 status;
 
 	if (strcmp(path, "-") == 0) {
 		warnx("--plot -: the plot is rewritten whole, so it needs a "
 		    "file");
 		return EXIT_USAGE;
 	}
+	if (!notebook && (status = outfile_claim(path)) != 0)
+		return status;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		warn("%s", path);
 		return EXIT_INTERNAL;

@@ -5,7 +5,8 @@
  * may change its entries: not writable by group or others, or sticky (as
  * /tmp), where each may change only entries of their own.  A path is
  * trusted when every directory on the way is, and every symbolic link on
- * the way belongs to root or to us.
+ * the way belongs to root or to us.  And how a path splits into directory
+ * and name, for the checks of the name's directory.
  */
 
 #include "config.h"
@@ -22,6 +23,25 @@
 #include "memwatch.h"
 
 #define LINKS_MAX	40	/* as the kernel's limit on a path's links */
+
+/*
+ * Copy the directory of path to dir (PATH_MAX bytes), "." if it has none;
+ * return the name in it.
+ */
+const char *
+path_split(const char *path, char *dir)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		(void)strlcpy(dir, ".", PATH_MAX);
+		return path;
+	}
+	/* the root's own: its directory is "/" */
+	(void)snprintf(dir, PATH_MAX, "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path);
+	return slash + 1;
+}
 
 /* Whether uid is root's or ours. */
 static bool
@@ -49,6 +69,23 @@ trust_dir(const struct stat *st, char *why, size_t size)
 	return false;
 }
 
+/* A system call failed with error: say so in why; return -1, errno set. */
+static int
+failed(char *why, size_t size, int error)
+{
+	(void)snprintf(why, size, "%s", strerror(error));
+	errno = error;
+	return -1;
+}
+
+/* Trust was refused, why already said: return -1, errno EPERM. */
+static int
+refused(void)
+{
+	errno = EPERM;
+	return -1;
+}
+
 /*
  * Open directory fd's entry name, a directory, without following a link,
  * and check that it is trusted.  Return its fd, or -1 with why filled.
@@ -57,19 +94,20 @@ static int
 open_checked(int fd, const char *name, char *why, size_t size)
 {
 	struct stat	 st;
-	int		 next;
+	int		 next, error;
 
 	if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		(void)snprintf(why, size, "%s", strerror(errno));
-		return -1;
+	    O_CLOEXEC)) == -1)
+		return failed(why, size, errno);
+	if (fstat(next, &st) == -1) {
+		error = errno;
+		(void)close(next);
+		return failed(why, size, error);
 	}
-	if (fstat(next, &st) == -1)
-		(void)snprintf(why, size, "%s", strerror(errno));
-	else if (trust_dir(&st, why, size))
+	if (trust_dir(&st, why, size))
 		return next;
 	(void)close(next);
-	return -1;
+	return refused();
 }
 
 /*
@@ -92,18 +130,14 @@ take_link(int fd, const char *name, char *rest, size_t size, char *why,
 	if (!trusted_owner(st.st_uid)) {
 		(void)snprintf(why, wsize, "a symbolic link of uid %u, "
 		    "neither root nor us", (unsigned int)st.st_uid);
-		return -1;
+		return refused();
 	}
-	if ((n = readlinkat(fd, name, text, sizeof(text) - 1)) == -1) {
-		(void)snprintf(why, wsize, "%s", strerror(errno));
-		return -1;
-	}
+	if ((n = readlinkat(fd, name, text, sizeof(text) - 1)) == -1)
+		return failed(why, wsize, errno);
 	text[n] = '\0';
 	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", text, rest) >=
-	    sizeof(joined) || strlcpy(rest, joined, size) >= size) {
-		(void)snprintf(why, wsize, "%s", strerror(ENAMETOOLONG));
-		return -1;
-	}
+	    sizeof(joined) || strlcpy(rest, joined, size) >= size)
+		return failed(why, wsize, ENAMETOOLONG);
 	return 1;
 }
 
@@ -111,28 +145,27 @@ take_link(int fd, const char *name, char *rest, size_t size, char *why,
  * Open the directory at the absolute path, trusting no directory or link
  * on the way that trust_dir() or the rule above refuses.  Return its fd,
  * or -1 after filling bad (PATH_MAX bytes) with the path walked so far and
- * why (size bytes) with the reason.
+ * why (size bytes) with the reason; errno is EPERM if trust was refused,
+ * else that of the call that failed.
  */
 int
 trust_path(const char *path, char *bad, char *why, size_t size)
 {
 	char	 rest[PATH_MAX], name[NAME_MAX + 1], *p, *end;
 	size_t	 len, done = 0;
-	int	 fd, next, links = 0, r;
+	int	 fd, next, links = 0, r, error;
 
-	bad[0] = '\0';
+	(void)strlcpy(bad, "/", PATH_MAX);
 	if (path[0] != '/') {
 		(void)strlcpy(bad, path, PATH_MAX);
 		(void)snprintf(why, size, "not an absolute path");
-		return -1;
+		return refused();
 	}
-	if (strlcpy(rest, path, sizeof(rest)) >= sizeof(rest) ||
-	    (fd = open_checked(AT_FDCWD, "/", why, size)) == -1) {
-		(void)strlcpy(bad, "/", PATH_MAX);
-		if (strlen(path) >= sizeof(rest))
-			(void)snprintf(why, size, "%s", strerror(ENAMETOOLONG));
+	if (strlcpy(rest, path, sizeof(rest)) >= sizeof(rest))
+		return failed(why, size, ENAMETOOLONG);
+	if ((fd = open_checked(AT_FDCWD, "/", why, size)) == -1)
 		return -1;
-	}
+	bad[0] = '\0';
 	for (p = rest;;) {
 		while (*p == '/')
 			p++;
@@ -140,7 +173,7 @@ trust_path(const char *path, char *bad, char *why, size_t size)
 			return fd;
 		end = strchrnul(p, '/');
 		if ((len = (size_t)(end - p)) > NAME_MAX) {
-			(void)snprintf(why, size, "%s", strerror(ENAMETOOLONG));
+			(void)failed(why, size, ENAMETOOLONG);
 			break;
 		}
 		memcpy(name, p, len);
@@ -158,8 +191,7 @@ trust_path(const char *path, char *bad, char *why, size_t size)
 			break;
 		if (r == 1) {
 			if (++links > LINKS_MAX) {
-				(void)snprintf(why, size, "%s",
-				    strerror(ELOOP));
+				(void)failed(why, size, ELOOP);
 				break;
 			}
 			if (*p == '/') {
@@ -176,6 +208,8 @@ trust_path(const char *path, char *bad, char *why, size_t size)
 		(void)close(fd);
 		fd = next;
 	}
+	error = errno;
 	(void)close(fd);
+	errno = error;
 	return -1;
 }

@@ -205,6 +205,19 @@ load helpers
 	run --separate-stderr mw -q -s seg.csv -P ./seg.csv -- touch ran
 	[ "$status" -eq 125 ]
 	[ ! -e ran ]
+	# the outputs rewritten whole, whose rename would replace the other
+	run --separate-stderr mw -q -o run.svg --plot ./run.svg -- touch ran
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "memwatch: run.svg and ./run.svg are the same file" ]
+	run --separate-stderr mw -q --metrics m.prom --plot m.prom -- touch ran
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "memwatch: m.prom and m.prom are the same file" ]
+	# and never a device renamed over
+	run --separate-stderr mw -q --plot /dev/null -- touch ran
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: /dev/null: not a regular file: an output rewritten whole would replace it" ]
+	[ -c /dev/null ]
+	[ ! -e ran ]
 	# where nothing is kept, any number may go
 	run mw -q -o /dev/null -s /dev/null -- touch ran
 	[ "$status" -eq 0 ]

@@ -18,7 +18,8 @@ rss_kib() {
 # that allocates 48 MiB; continue memwatch once the mark has returned or
 # is seen waiting.  Leaves the segments in seg.csv.
 gated() {
-	"$MEMWATCH" -q -s seg.csv -- sh -c 'echo $$ > child
+	# the shell alone, not memwatch mark, a child with memory of its own
+	"$MEMWATCH" -q --no-children -s seg.csv -- sh -c 'echo $$ > child
 		while [ ! -e go ]; do sleep 0.01; done
 		"$MEMWATCH" mark '"$1"' work || exit
 		exec "$WORKLOAD" alloc 48 mark sleep 50' &
@@ -91,6 +92,14 @@ gated() {
 	[ "$stderr" = "memwatch: MEMWATCH_FIFO is not set: not run by memwatch (or give -p pid)" ]
 	run --separate-stderr env MEMWATCH_FIFO="$PWD/none/marker" "$MEMWATCH" mark x
 	[ "$status" -eq 123 ]
+	# a file or device is not written to, nor opened
+	echo keep > file
+	run --separate-stderr env MEMWATCH_FIFO="$PWD/file" "$MEMWATCH" mark x
+	[ "$status" -eq 123 ]
+	[ "$stderr" = "memwatch: $PWD/file: not a FIFO" ]
+	[ "$(cat file)" = keep ]
+	run --separate-stderr env MEMWATCH_FIFO=/dev/null "$MEMWATCH" mark -n x
+	[ "$status" -eq 123 ]
 	run --separate-stderr "$MEMWATCH" mark -p $(( $(cat /proc/sys/kernel/pid_max) + 1 )) x
 	[ "$status" -eq 123 ]
 	run --separate-stderr mw -q -- sh -c '"$MEMWATCH" mark "$(printf "two\nlines")"'
@@ -151,7 +160,7 @@ gated() {
 	mkdir bin
 	printf '#!/bin/sh\necho "the command mark: $*"\n' > bin/mark
 	chmod +x bin/mark
-	run env PATH="$PWD/bin:$PATH" "$MEMWATCH" -q -- mark one
+	run --separate-stderr env PATH="$PWD/bin:$PATH" "$MEMWATCH" -q -- mark one
 	[ "$status" -eq 0 ]
 	[ "$output" = "the command mark: one" ]
 }

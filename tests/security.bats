@@ -188,6 +188,13 @@ as_nobody() {
 		[ "$status" -eq 124 ]
 		[ "$stderr" = "memwatch: $sticky/fifo.csv: a FIFO of uid $(id -u nobody), not asked for: refused (name it under /dev, as /dev/stdout or /dev/fd/N, to write to it)" ]
 	done
+	# the outputs rewritten whole replace no entry of theirs either
+	for opt in --plot --metrics; do
+		run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q $opt "$sticky/link.csv" -- touch ran
+		[ "$status" -eq 124 ]
+		[[ "$stderr" == *"memwatch: $sticky/link.csv: owned by uid $(id -u nobody) in a sticky directory open to others: not replaced" ]]
+	done
+	[ -L "$sticky/link.csv" ]
 	[ ! -e ran ]
 	[ "$(cat "$shared/victim")" = precious ]
 	[ "$(cat "$sticky/theirs.csv")" = theirs ]
@@ -202,7 +209,7 @@ as_nobody() {
 	[ "$(head -c 10 "$shared/mine")" = "elapsed_s," ]
 }
 
-@test "a planted output path where the planter may write: the file is the user's to give" {
+@test "a FIFO planted in another user's directory is not opened by root" {
 	needs_root
 	share
 	# a directory of nobody's own, not sticky: what is there is theirs, and
