@@ -176,6 +176,16 @@ as_nobody() {
 	as_nobody ln -s "$shared/victim" "$sticky/link.csv"
 	as_nobody sh -c 'echo theirs > "$1"' sh "$sticky/theirs.csv"
 	as_nobody mkfifo -m 0666 "$sticky/fifo.csv"
+	# and a link on the way to a directory of root's
+	mkdir -m 0755 "$shared/rootdir"
+	as_nobody ln -s "$shared/rootdir" "$sticky/dir"
+	run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q -o "$sticky/dir/out.csv" -- touch ran
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: $sticky/dir: a symbolic link of uid $(id -u nobody) in a sticky directory open to others: not followed" ]
+	run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q --plot "$sticky/dir/out.svg" -- touch ran
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: $sticky/dir: a symbolic link of uid $(id -u nobody) in a sticky directory open to others: not followed" ]
+	[ -z "$(ls "$shared/rootdir")" ]
 	for opt in -o -s -P; do
 		run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q $opt "$sticky/link.csv" -- touch ran
 		[ "$status" -eq 124 ]
