@@ -107,7 +107,8 @@ open_checked(int fd, const char *name, enum trust mode, char *why,
 	struct stat	 st;
 	int		 next, error;
 
-	if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	/* O_PATH: a directory we may search but not read is still a way */
+	if ((next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return failed(why, size, errno);
 	if (fstat(next, &st) == -1) {

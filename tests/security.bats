@@ -232,3 +232,16 @@ as_nobody() {
 	[[ "$stderr" == *"a FIFO of uid $(id -u nobody), not asked for: refused"* ]]
 	[ ! -e ran ]
 }
+
+@test "a directory one may search but not read is still a way to an output and to the FIFO" {
+	needs_root
+	share
+	mkdir -m 0711 "$shared/xonly"
+	mkdir -m 0700 "$shared/xonly/in"
+	chown nobody "$shared/xonly/in"
+	run --separate-stderr as_nobody env TMPDIR="$shared/xonly/in" "$shared/memwatch" -q -o "$shared/xonly/in/out.csv" -- sh -c 'echo "$MEMWATCH_FIFO"'
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "$shared/xonly/in/memwatch-$(id -u nobody)/"*"/marker" ]]
+	[ "$(head -c 10 "$shared/xonly/in/out.csv")" = "elapsed_s," ]
+}
