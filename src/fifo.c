@@ -60,7 +60,7 @@ open_base(char *base, pid_t pid)
 		if (s == NULL || s[0] != '/' || stat(s, &st) == -1 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		if ((fd = trust_path(s, bad, why, sizeof(why))) != -1) {
+		if ((fd = trust_path(s, TRUST_ALL, bad, why, sizeof(why))) != -1) {
 			(void)strlcpy(base, s, PATH_MAX);
 			return fd;
 		}

@@ -114,8 +114,10 @@ void	 fifo_ack(const struct fifo *, unsigned int, const char *);
 
 /* trust.c: directories that others cannot change under memwatch */
 struct stat;
+enum trust { TRUST_ALL, TRUST_LINKS };	/* every directory, or links only */
 bool	 trust_dir(const struct stat *, char *, size_t);
-int	 trust_path(const char *, char *, char *, size_t);
+bool	 trust_shared_sticky(const struct stat *);
+int	 trust_path(const char *, enum trust, char *, char *, size_t);
 const char *path_split(const char *, char *);
 
 /* mark.c: memwatch mark, a marker that cannot hang */

@@ -116,14 +116,6 @@ refuse_special(const char *path, const struct stat *st)
 	    "socket" : "device", (unsigned int)st->st_uid);
 }
 
-/* Whether a directory is sticky and open to others, as /tmp. */
-static bool
-shared_sticky(const struct stat *dir)
-{
-	return (dir->st_mode & S_ISVTX) != 0 &&
-	    (dir->st_mode & (S_IWGRP | S_IWOTH)) != 0;
-}
-
 /*
  * Open path for writing, never waiting, refusing what may have been
  * planted for us (see the top of the file).  Return the fd, or -1 after a
@@ -132,16 +124,23 @@ shared_sticky(const struct stat *dir)
 static int
 open_safely(const char *path)
 {
-	char		 dir[PATH_MAX];
+	char		 dir[PATH_MAX], bad[PATH_MAX], why[128];
 	const char	*name = path_split(path, dir);
 	struct stat	 dst, lst, st;
 	int		 dirfd, fd, flags = O_WRONLY | O_NONBLOCK | O_CLOEXEC;
 
-	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fstat(dirfd, &dst) == -1) {
+	/* its directory too reached by no other user's link in /tmp */
+	if ((dirfd = trust_path(dir, TRUST_LINKS, bad, why,
+	    sizeof(why))) == -1) {
+		if (errno == EPERM)
+			warnx("%s: %s: not followed", bad, why);
+		else
+			warnx("%s: %s", path, why);
+		return -1;
+	}
+	if (fstat(dirfd, &dst) == -1) {
 		warn("%s", path);
-		if (dirfd != -1)
-			(void)close(dirfd);
+		(void)close(dirfd);
 		return -1;
 	}
 	fd = -1;
@@ -152,7 +151,7 @@ open_safely(const char *path)
 		}
 		/* nothing there: made here, never through a link put since */
 		flags |= O_CREAT | O_NOFOLLOW;
-	} else if (S_ISLNK(lst.st_mode) && shared_sticky(&dst) &&
+	} else if (S_ISLNK(lst.st_mode) && trust_shared_sticky(&dst) &&
 	    lst.st_uid != geteuid() && lst.st_uid != dst.st_uid) {
 		warnx("%s: a symbolic link of uid %u in a sticky directory "
 		    "open to others: not followed", path,
@@ -179,7 +178,7 @@ open_safely(const char *path)
 	if (fstat(fd, &st) == -1) {
 		warn("%s", path);
 	} else if (S_ISREG(st.st_mode)) {
-		if (!shared_sticky(&dst) || st.st_uid == geteuid() ||
+		if (!trust_shared_sticky(&dst) || st.st_uid == geteuid() ||
 		    st.st_uid == dst.st_uid)
 			goto out;
 		warnx("%s: owned by uid %u in a sticky directory open to "
@@ -282,15 +281,25 @@ check_same(const struct outfile *o, const struct stat *st)
 /*
  * For a whole-file output (outfile_replace), called as it opens: refuse
  * path if another output has that file or entry (EXIT_USAGE), or if it is
- * not a regular file or a link, or another user's in a sticky directory
- * (EXIT_OUTPUT).  Return 0, or the status after a warning.
+ * not a regular file or a link, or another user's in a sticky directory,
+ * or reached through another user's link there (EXIT_OUTPUT).  Return 0,
+ * or the status after a warning.
  */
 int
 outfile_claim(const char *path)
 {
-	char		 dir[PATH_MAX];
+	char		 dir[PATH_MAX], bad[PATH_MAX], why[128];
 	struct stat	 st, dst;
+	int		 fd;
 
+	(void)path_split(path, dir);
+	if ((fd = trust_path(dir, TRUST_LINKS, bad, why, sizeof(why))) ==
+	    -1 && errno == EPERM) {
+		warnx("%s: %s: not followed", bad, why);
+		return EXIT_OUTPUT;
+	}
+	if (fd != -1)
+		(void)close(fd);
 	/* renamed over, a device or a FIFO would be gone, not written */
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
 	    !S_ISLNK(st.st_mode)) {
@@ -298,9 +307,8 @@ outfile_claim(const char *path)
 		    "would replace it", path);
 		return EXIT_OUTPUT;
 	}
-	(void)path_split(path, dir);
 	if (lstat(path, &st) == 0 && stat(dir, &dst) == 0 &&
-	    shared_sticky(&dst) && st.st_uid != geteuid() &&
+	    trust_shared_sticky(&dst) && st.st_uid != geteuid() &&
 	    st.st_uid != dst.st_uid) {
 		warnx("%s: owned by uid %u in a sticky directory open to "
 		    "others: not replaced", path, (unsigned int)st.st_uid);

@@ -5,8 +5,9 @@
  * may change its entries: not writable by group or others, or sticky (as
  * /tmp), where each may change only entries of their own.  A path is
  * trusted when every directory on the way is, and every symbolic link on
- * the way belongs to root or to us.  And how a path splits into directory
- * and name, for the checks of the name's directory.
+ * the way belongs to root or to us.  An output's directory is walked with
+ * the kernel's fs.protected_symlinks rule alone, kept whatever it is set
+ * to.  And how a path splits into directory and name.
  */
 
 #include "config.h"
@@ -86,17 +87,28 @@ refused(void)
 	return -1;
 }
 
+/* Whether a directory is sticky and open to others, as /tmp. */
+bool
+trust_shared_sticky(const struct stat *dir)
+{
+	return (dir->st_mode & S_ISVTX) != 0 &&
+	    (dir->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
 /*
  * Open directory fd's entry name, a directory, without following a link,
- * and check that it is trusted.  Return its fd, or -1 with why filled.
+ * and check that it is trusted (TRUST_ALL).  Return its fd, or -1 with why
+ * filled.
  */
 static int
-open_checked(int fd, const char *name, char *why, size_t size)
+open_checked(int fd, const char *name, enum trust mode, char *why,
+    size_t size)
 {
 	struct stat	 st;
 	int		 next, error;
 
-	if ((next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	/* O_PATH: a directory we may search but not read is still a way */
+	if ((next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		return failed(why, size, errno);
 	if (fstat(next, &st) == -1) {
@@ -104,32 +116,41 @@ open_checked(int fd, const char *name, char *why, size_t size)
 		(void)close(next);
 		return failed(why, size, error);
 	}
-	if (trust_dir(&st, why, size))
+	if (mode == TRUST_LINKS || trust_dir(&st, why, size))
 		return next;
 	(void)close(next);
 	return refused();
 }
 
 /*
- * If name in directory fd is a symbolic link that belongs to root or to
- * us, put its text before rest (the part of the path after it, size
- * bytes) and return 1; return 0 if it is not a link, -1 with why filled
- * if it is one of another user's or too long.
+ * If name in directory fd is a symbolic link that may be followed, put its
+ * text before rest (the part of the path after it, size bytes) and return
+ * 1; return 0 if it is not a link, -1 with why filled if it may not be
+ * followed or is too long.  TRUST_ALL follows links of root's or ours;
+ * TRUST_LINKS any, but in a sticky directory open to others only ours or
+ * the directory owner's, as fs.protected_symlinks does.
  */
 static int
-take_link(int fd, const char *name, char *rest, size_t size, char *why,
-    size_t wsize)
+take_link(int fd, const char *name, enum trust mode, char *rest,
+    size_t size, char *why, size_t wsize)
 {
 	char		 text[PATH_MAX], joined[PATH_MAX];
-	struct stat	 st;
+	struct stat	 st, dir;
 	ssize_t		 n;
 
 	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISLNK(st.st_mode))
 		return 0;
-	if (!trusted_owner(st.st_uid)) {
+	if (mode == TRUST_ALL && !trusted_owner(st.st_uid)) {
 		(void)snprintf(why, wsize, "a symbolic link of uid %u, "
 		    "neither root nor us", (unsigned int)st.st_uid);
+		return refused();
+	}
+	if (mode == TRUST_LINKS && fstat(fd, &dir) == 0 &&
+	    trust_shared_sticky(&dir) && st.st_uid != geteuid() &&
+	    st.st_uid != dir.st_uid) {
+		(void)snprintf(why, wsize, "a symbolic link of uid %u in a "
+		    "sticky directory open to others", (unsigned int)st.st_uid);
 		return refused();
 	}
 	if ((n = readlinkat(fd, name, text, sizeof(text) - 1)) == -1)
@@ -142,30 +163,33 @@ take_link(int fd, const char *name, char *rest, size_t size, char *why,
 }
 
 /*
- * Open the directory at the absolute path, trusting no directory or link
- * on the way that trust_dir() or the rule above refuses.  Return its fd,
- * or -1 after filling bad (PATH_MAX bytes) with the path walked so far and
- * why (size bytes) with the reason; errno is EPERM if trust was refused,
- * else that of the call that failed.
+ * Open the directory at path, following links and checking directories as
+ * mode says (see take_link and open_checked); TRUST_ALL takes an absolute
+ * path only.  Return its fd, or -1 after filling bad (PATH_MAX bytes) with
+ * the path walked so far and why (size bytes) with the reason; errno is
+ * EPERM if trust was refused, else that of the call that failed.
  */
 int
-trust_path(const char *path, char *bad, char *why, size_t size)
+trust_path(const char *path, enum trust mode, char *bad, char *why,
+    size_t size)
 {
 	char	 rest[PATH_MAX], name[NAME_MAX + 1], *p, *end;
-	size_t	 len, done = 0;
+	const char *start = path[0] == '/' ? "/" : ".";
+	size_t	 len, done;
 	int	 fd, next, links = 0, r, error;
 
-	(void)strlcpy(bad, "/", PATH_MAX);
-	if (path[0] != '/') {
+	(void)strlcpy(bad, start, PATH_MAX);
+	if (path[0] != '/' && mode == TRUST_ALL) {
 		(void)strlcpy(bad, path, PATH_MAX);
 		(void)snprintf(why, size, "not an absolute path");
 		return refused();
 	}
 	if (strlcpy(rest, path, sizeof(rest)) >= sizeof(rest))
 		return failed(why, size, ENAMETOOLONG);
-	if ((fd = open_checked(AT_FDCWD, "/", why, size)) == -1)
+	if ((fd = open_checked(AT_FDCWD, start, mode, why, size)) == -1)
 		return -1;
-	bad[0] = '\0';
+	done = path[0] == '/' ? 0 : 1;
+	bad[done] = '\0';
 	for (p = rest;;) {
 		while (*p == '/')
 			p++;
@@ -186,8 +210,8 @@ trust_path(const char *path, char *bad, char *why, size_t size)
 			memcpy(bad + done, name, len + 1);
 			done += len;
 		}
-		if ((r = take_link(fd, name, p, sizeof(rest) - (size_t)(p -
-		    rest), why, size)) == -1)
+		if ((r = take_link(fd, name, mode, p, sizeof(rest) -
+		    (size_t)(p - rest), why, size)) == -1)
 			break;
 		if (r == 1) {
 			if (++links > LINKS_MAX) {
@@ -197,13 +221,13 @@ trust_path(const char *path, char *bad, char *why, size_t size)
 			if (*p == '/') {
 				done = 0;
 				(void)close(fd);
-				if ((fd = open_checked(AT_FDCWD, "/", why,
-				    size)) == -1)
+				if ((fd = open_checked(AT_FDCWD, "/", mode,
+				    why, size)) == -1)
 					return -1;
 			}
 			continue;
 		}
-		if ((next = open_checked(fd, name, why, size)) == -1)
+		if ((next = open_checked(fd, name, mode, why, size)) == -1)
 			break;
 		(void)close(fd);
 		fd = next;

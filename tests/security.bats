@@ -176,6 +176,16 @@ as_nobody() {
 	as_nobody ln -s "$shared/victim" "$sticky/link.csv"
 	as_nobody sh -c 'echo theirs > "$1"' sh "$sticky/theirs.csv"
 	as_nobody mkfifo -m 0666 "$sticky/fifo.csv"
+	# and a link on the way to a directory of root's
+	mkdir -m 0755 "$shared/rootdir"
+	as_nobody ln -s "$shared/rootdir" "$sticky/dir"
+	run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q -o "$sticky/dir/out.csv" -- touch ran
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: $sticky/dir: a symbolic link of uid $(id -u nobody) in a sticky directory open to others: not followed" ]
+	run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q --plot "$sticky/dir/out.svg" -- touch ran
+	[ "$status" -eq 124 ]
+	[ "$stderr" = "memwatch: $sticky/dir: a symbolic link of uid $(id -u nobody) in a sticky directory open to others: not followed" ]
+	[ -z "$(ls "$shared/rootdir")" ]
 	for opt in -o -s -P; do
 		run --separate-stderr timeout -s KILL 10 "$MEMWATCH" -q $opt "$sticky/link.csv" -- touch ran
 		[ "$status" -eq 124 ]
@@ -221,4 +231,17 @@ as_nobody() {
 	[ "$status" -eq 124 ]
 	[[ "$stderr" == *"a FIFO of uid $(id -u nobody), not asked for: refused"* ]]
 	[ ! -e ran ]
+}
+
+@test "a directory one may search but not read is still a way to an output and to the FIFO" {
+	needs_root
+	share
+	mkdir -m 0711 "$shared/xonly"
+	mkdir -m 0700 "$shared/xonly/in"
+	chown nobody "$shared/xonly/in"
+	run --separate-stderr as_nobody env TMPDIR="$shared/xonly/in" "$shared/memwatch" -q -o "$shared/xonly/in/out.csv" -- sh -c 'echo "$MEMWATCH_FIFO"'
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "$shared/xonly/in/memwatch-$(id -u nobody)/"*"/marker" ]]
+	[ "$(head -c 10 "$shared/xonly/in/out.csv")" = "elapsed_s," ]
 }

@@ -8,9 +8,10 @@
  * (relative, absolute, in a loop, dangling) and a directory open to all.
  * What must hold:
  * - trust_path() returns a directory's fd only for a path that stat(2)
- *   finds to be that directory, and never for one below the directory
- *   open to all; on a refusal, errno is EPERM and a reason is given; else
- *   errno is that of a failed call;
+ *   finds to be that directory, and, for TRUST_ALL, never for one below
+ *   the directory open to all; on a refusal, errno is EPERM and a reason
+ *   is given; else errno is that of a failed call (for TRUST_LINKS, whose
+ *   links here are all ours, always);
  * - path_split() gives the name after the last slash, and the directory
  *   before it ("/" for the root's, "." with no slash).
  */
@@ -96,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	(void)snprintf(path, sizeof(path), "%s/%s", top, in);
 	why[0] = '\0';
-	fd = trust_path(path, bad, why, sizeof(why));
+	fd = trust_path(path, TRUST_ALL, bad, why, sizeof(why));
 	error = errno;
 	assert(memchr(bad, '\0', PATH_MAX) != NULL);
 	if (fd != -1) {
@@ -109,6 +110,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(why[0] != '\0');
 		assert(error != 0);
 	}
+
+	/* an output's directory: links only, the same directory if any */
+	if ((fd = trust_path(path, TRUST_LINKS, bad, why, sizeof(why))) != -1) {
+		assert(fstat(fd, &fst) == 0 && S_ISDIR(fst.st_mode));
+		assert(stat(path, &st) == 0 && st.st_dev == fst.st_dev &&
+		    st.st_ino == fst.st_ino);
+		(void)close(fd);
+	} else
+		assert(errno != 0 && errno != EPERM && why[0] != '\0');
 
 	/* a relative path too */
 	name = path_split(in, dir);
