@@ -64,3 +64,10 @@ fmt_field(char *p, const char *s)
 		*p++ = '"';
 	return p;
 }
+
+/* A figure, or nothing where there is none (NO_VALUE): NaN to pandas. */
+char *
+fmt_value(char *p, uint64_t v)
+{
+	return v == NO_VALUE ? p : fmt_u64(p, v);
+}

@@ -305,6 +305,7 @@ char	*fmt_u64(char *, uint64_t);
 char	*fmt_i64(char *, int64_t);
 char	*fmt_seconds(char *, int64_t);
 char	*fmt_field(char *, const char *);
+char	*fmt_value(char *, uint64_t);
 
 /* sink.c and sink_*.c: the outputs, each called for what it asked for */
 struct sample {			/* one tick: the tree's totals */
@@ -364,6 +365,10 @@ void	 sinks_flush(struct sink *, size_t, const struct tally *);
 void	 sinks_close(struct sink *, size_t, const struct tally *);
 bool	 sinks_failed(const struct sink *, size_t);
 size_t	 format_segment(char *, const struct segment *);
+int	 sink_csv_open(struct sink *, const struct run_info *, const char *,
+	    const char *);
+void	 sink_csv_flush(struct sink *, const struct tally *);
+void	 sink_csv_close(struct sink *, const struct tally *);
 
 /* reply.c: the row a reader of the reply FIFO gets for each segment */
 size_t	 reply_encode(char *, const struct segment *, const char *);

@@ -49,6 +49,18 @@ lose_marks(struct meter *m, pid_t pid, const char *file, int error)
 	warn("/proc/%d/%s: peaks are sampled, not exact", (int)pid, file);
 }
 
+/*
+ * Whether mb has ended already (a command shorter than the start-up): its
+ * clear_refs is then refused, and wait4(2)'s mark is that of its life.
+ */
+static bool
+ended(const struct member *mb)
+{
+	struct mem	 mem;
+
+	return probe_mem(&mb->probe, &mem) == ESRCH;
+}
+
 /* Say once that another memwatch resets mb's marks. */
 static void
 others(struct meter *m, const struct member *mb)
@@ -349,7 +361,8 @@ meter_start(struct meter *m, struct tree *tr, const struct target *tg,
 		others(m, root);
 	else if (leave_alone)
 		root->reset_ok = false;
-	else if ((error = probe_reset_peak(&root->probe)) != 0)
+	else if ((error = probe_reset_peak(&root->probe)) != 0 &&
+	    !ended(root))
 		no_reset(m, root, error);
 	/* without these, no period's marks can be vouched for */
 	if (root->probe.image_fd == -1)

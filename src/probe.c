@@ -411,6 +411,21 @@ parse_stat_threads(const char *buf, size_t len, uint64_t *threads)
 	return stat_field(buf, len, 20, threads);
 }
 
+/* Read the process's stat file and parse it with parse; 0 or an errno. */
+static int
+read_stat(const struct probe *p, int (*parse)(const char *, size_t,
+    uint64_t *), uint64_t *v)
+{
+	char	 buf[1024];
+	ssize_t	 n;
+
+	if (p->stat_fd == -1)
+		return p->stat_errno;
+	if ((n = pread(p->stat_fd, buf, sizeof(buf), 0)) == -1)
+		return errno;
+	return parse(buf, (size_t)n, v);
+}
+
 /*
  * Count the page faults of the children the process has waited for
  * (cminflt, from its stat file, still there while it is a zombie): it
@@ -420,28 +435,14 @@ parse_stat_threads(const char *buf, size_t len, uint64_t *threads)
 int
 probe_reaped(const struct probe *p, uint64_t *cminflt)
 {
-	char	 buf[1024];
-	ssize_t	 n;
-
-	if (p->stat_fd == -1)
-		return p->stat_errno;
-	if ((n = pread(p->stat_fd, buf, sizeof(buf), 0)) == -1)
-		return errno;
-	return parse_stat_cminflt(buf, (size_t)n, cminflt);
+	return read_stat(p, parse_stat_cminflt, cminflt);
 }
 
 /* The number of the process's threads, from its stat file; 0 or an errno. */
 int
 probe_threads(const struct probe *p, uint64_t *threads)
 {
-	char	 buf[1024];
-	ssize_t	 n;
-
-	if (p->stat_fd == -1)
-		return p->stat_errno;
-	if ((n = pread(p->stat_fd, buf, sizeof(buf), 0)) == -1)
-		return errno;
-	return parse_stat_threads(buf, (size_t)n, threads);
+	return read_stat(p, parse_stat_threads, threads);
 }
 
 /*

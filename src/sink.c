@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "memwatch.h"
 
 /* Open every sink; return 0 or the exit status of the first that failed. */
@@ -82,4 +84,41 @@ sinks_failed(const struct sink *s, size_t n)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The CSV sinks' open: path opened, header written, with pss_header after
+ * it for a run that reads PSS (remembered in s->state: the rows then end
+ * in a PSS column).  Return 0 or an exit status after a warning.
+ */
+int
+sink_csv_open(struct sink *s, const struct run_info *info,
+    const char *header, const char *pss_header)
+{
+	int	 status;
+
+	if ((status = outfile_open(&s->out, s->path)) != 0)
+		return status;
+	s->state = info->pss ? s : NULL;
+	outfile_write(&s->out, header, strlen(header));
+	if (info->pss)
+		outfile_write(&s->out, pss_header, strlen(pss_header));
+	outfile_write(&s->out, "\n", 1);
+	/* a full disk or a closed pipe shows here, before the run starts */
+	outfile_flush(&s->out);
+	return outfile_failed(&s->out) ? EXIT_OUTPUT : 0;
+}
+
+void
+sink_csv_flush(struct sink *s, const struct tally *t)
+{
+	(void)t;
+	outfile_flush(&s->out);
+}
+
+void
+sink_csv_close(struct sink *s, const struct tally *t)
+{
+	(void)t;
+	outfile_close(&s->out);
 }

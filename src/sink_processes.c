@@ -15,17 +15,7 @@
 static int
 processes_open(struct sink *s, const struct run_info *info)
 {
-	int	 status;
-
-	if ((status = outfile_open(&s->out, s->path)) != 0)
-		return status;
-	s->state = info->pss ? s : NULL;	/* a PSS column */
-	outfile_write(&s->out, HEADER, sizeof(HEADER) - 1);
-	if (info->pss)
-		outfile_write(&s->out, PSS_HEADER, sizeof(PSS_HEADER) - 1);
-	outfile_write(&s->out, "\n", 1);
-	outfile_flush(&s->out);
-	return outfile_failed(&s->out) ? EXIT_OUTPUT : 0;
+	return sink_csv_open(s, info, HEADER, PSS_HEADER);
 }
 
 static void
@@ -50,31 +40,16 @@ processes_member(struct sink *s, const struct member_sample *m)
 	p = fmt_u64(p, m->file);
 	if (s->state != NULL) {
 		*p++ = ',';
-		if (m->pss != NO_VALUE)
-			p = fmt_u64(p, m->pss);
+		p = fmt_value(p, m->pss);
 	}
 	*p++ = '\n';
 	outfile_write(&s->out, row, (size_t)(p - row));
-}
-
-static void
-processes_flush(struct sink *s, const struct tally *t)
-{
-	(void)t;
-	outfile_flush(&s->out);
-}
-
-static void
-processes_close(struct sink *s, const struct tally *t)
-{
-	(void)t;
-	outfile_close(&s->out);
 }
 
 const struct sink_ops sink_processes = {
 	.name = "processes",
 	.open = processes_open,
 	.member = processes_member,
-	.flush = processes_flush,
-	.close = processes_close,
+	.flush = sink_csv_flush,
+	.close = sink_csv_close,
 };

@@ -15,18 +15,7 @@
 static int
 samples_open(struct sink *s, const struct run_info *info)
 {
-	int	 status;
-
-	if ((status = outfile_open(&s->out, s->path)) != 0)
-		return status;
-	s->state = info->pss ? s : NULL;	/* a PSS column */
-	outfile_write(&s->out, HEADER, sizeof(HEADER) - 1);
-	if (info->pss)
-		outfile_write(&s->out, PSS_HEADER, sizeof(PSS_HEADER) - 1);
-	outfile_write(&s->out, "\n", 1);
-	/* a full disk or a closed pipe shows here, before the run starts */
-	outfile_flush(&s->out);
-	return outfile_failed(&s->out) ? EXIT_OUTPUT : 0;
+	return sink_csv_open(s, info, HEADER, PSS_HEADER);
 }
 
 /* One row, formatted by hand: the per-sample path. */
@@ -46,34 +35,19 @@ samples_sample(struct sink *s, const struct sample *sm)
 	p = fmt_u64(p, sm->file);
 	*p++ = ',';
 	p = fmt_u64(p, sm->processes);
+	/* empty where not measured this tick: NaN to pandas */
 	if (s->state != NULL) {
 		*p++ = ',';
-		/* empty where not measured this tick: NaN to pandas */
-		if (sm->pss != NO_VALUE)
-			p = fmt_u64(p, sm->pss);
+		p = fmt_value(p, sm->pss);
 	}
 	*p++ = '\n';
 	outfile_write(&s->out, row, (size_t)(p - row));
-}
-
-static void
-samples_flush(struct sink *s, const struct tally *t)
-{
-	(void)t;
-	outfile_flush(&s->out);
-}
-
-static void
-samples_close(struct sink *s, const struct tally *t)
-{
-	(void)t;
-	outfile_close(&s->out);
 }
 
 const struct sink_ops sink_samples = {
 	.name = "samples",
 	.open = samples_open,
 	.sample = samples_sample,
-	.flush = samples_flush,
-	.close = samples_close,
+	.flush = sink_csv_flush,
+	.close = sink_csv_close,
 };

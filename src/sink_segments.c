@@ -9,7 +9,7 @@
 #define HEADER	"segment,label,start_s,end_s,duration_s,start_rss_bytes," \
 	"end_rss_bytes,delta_bytes,peak_rss_bytes,peak_above_end_bytes," \
 	"samples,peak_exact,peak_kind,processes,end_anon_bytes," \
-	"end_file_bytes,end_swap_bytes,interrupts\n"
+	"end_file_bytes,end_swap_bytes,interrupts"
 
 /*
  * Format a segments CSV row, newline included, into row (ROW_MAX bytes);
@@ -53,8 +53,7 @@ format_segment(char *row, const struct segment *s)
 	p = fmt_u64(p, s->end_file);
 	*p++ = ',';
 	/* empty where no figure could be had: NaN to pandas */
-	if (s->end_swap != NO_VALUE)
-		p = fmt_u64(p, s->end_swap);
+	p = fmt_value(p, s->end_swap);
 	*p++ = ',';
 	p = fmt_u64(p, s->interrupts);
 	*p++ = '\n';
@@ -64,14 +63,8 @@ format_segment(char *row, const struct segment *s)
 static int
 segments_open(struct sink *s, const struct run_info *info)
 {
-	int	 status;
-
-	(void)info;
-	if ((status = outfile_open(&s->out, s->path)) != 0)
-		return status;
-	outfile_write(&s->out, HEADER, sizeof(HEADER) - 1);
-	outfile_flush(&s->out);
-	return outfile_failed(&s->out) ? EXIT_OUTPUT : 0;
+	/* no PSS column: a segment's PSS is not kept */
+	return sink_csv_open(s, info, HEADER, "");
 }
 
 static void
@@ -82,24 +75,10 @@ segments_segment(struct sink *s, const struct segment *seg)
 	outfile_write(&s->out, row, format_segment(row, seg));
 }
 
-static void
-segments_flush(struct sink *s, const struct tally *t)
-{
-	(void)t;
-	outfile_flush(&s->out);
-}
-
-static void
-segments_close(struct sink *s, const struct tally *t)
-{
-	(void)t;
-	outfile_close(&s->out);
-}
-
 const struct sink_ops sink_segments = {
 	.name = "segments",
 	.open = segments_open,
 	.segment = segments_segment,
-	.flush = segments_flush,
-	.close = segments_close,
+	.flush = sink_csv_flush,
+	.close = sink_csv_close,
 };

@@ -54,7 +54,9 @@ def hint(proc):
 def execute(km, kc, code, interrupt=False):
     """Run code in the kernel; what it showed, as text.  With interrupt,
     interrupt the kernel after the first output."""
-    msg_id = kc.execute(code)
+    # stop_on_error would have the kernel abort a request that follows a
+    # cell that raised, if it comes in before the kernel is done aborting
+    msg_id = kc.execute(code, stop_on_error=False)
     shown = []
     while True:
         msg = kc.get_iopub_msg(timeout=TIMEOUT)
