@@ -103,7 +103,7 @@ def with_memwatch(ip, post_times):
     ip.safe_execfile(startup, ip.user_ns, raise_exceptions=True)
     del ip.user_ns["__file__"]
     snippet = sys.modules["memwatch"]
-    inner = snippet._post_run_cell
+    inner = snippet._SESSION.post_run_cell
     ip.events.unregister("post_run_cell", inner)
 
     def timed(result):
