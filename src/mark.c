@@ -245,9 +245,10 @@ wait_ack(struct mark *m, const char *label)
 
 /*
  * memwatch mark [-n] [-p pid] [-t timeout] [label ...]: argv[0] is
- * "mark" (getopt's messages name memwatch, set by main()).  Return the exit status: 0 once the boundary is taken (or sent,
- * with -n), 123 when no memwatch reads the FIFO, 124 when the FIFO stays
- * full or no answer comes in time; 122, 121 and 125 as memwatch's own.
+ * "mark" (getopt's messages name memwatch, set by main()).  Return the
+ * exit status: 0 once the boundary is taken (or sent, with -n), 123 when
+ * no memwatch reads the FIFO, 124 when the FIFO stays full or no answer
+ * comes in time; 122, 121 and 125 as memwatch's own.
  */
 int
 mark_main(int argc, char *argv[])

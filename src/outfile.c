@@ -3,12 +3,13 @@
  * plot, the metrics).
  *
  * Opening never waits and never takes what someone else planted: in a
- * sticky directory open to others (/tmp), a symbolic link is followed only
- * if it is ours or the directory owner's, as fs.protected_symlinks does,
- * and a file of another user is not truncated, as fs.protected_regular
- * does; a FIFO, socket or device is written to only when asked for (see
- * asked_for); a FIFO is opened without waiting for its reader.  Two
- * outputs on one file are refused by device and inode.
+ * sticky directory open to others (/tmp), a symbolic link, on the way or
+ * at the end, is followed only if it is ours or the directory owner's, as
+ * fs.protected_symlinks does (trust.c), and a file of another user is not
+ * truncated, as fs.protected_regular does; a FIFO, socket or device is
+ * written to only when asked for (see asked_for); a FIFO is opened without
+ * waiting for its reader.  Two outputs on one file are refused by device
+ * and inode, or by the entry a whole-file output renames over.
  *
  * Writing never blocks the loop: what a reader does not take yet waits in
  * a buffer of up to OUTFILE_MAX bytes.  A reader that falls further behind
