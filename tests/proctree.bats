@@ -109,6 +109,8 @@ stop_root() {
 # the root, with MOUNTINFO as the planted self/mountinfo and a MemTotal of
 # 8000000 kB.
 limit_line() {
+	# stop_root waits for rows of this run, not of the one before
+	rm -f out.csv err
 	mkdir -p "$fake/self"
 	printf '%s\n' "$1" > "$fake/self/mountinfo"
 	printf 'MemTotal:        8000000 kB\n' > "$fake/meminfo"
