@@ -66,7 +66,7 @@ load helpers
 	kill -INT $mw
 	wait_status $mw
 	[ "$status" -eq 130 ]
-	! kill -0 "$(cat child)" 2>/dev/null
+	! kill -0 "$(cat child)" 2>/dev/null || false
 	[ "$(rows out.csv)" -ge 1 ]
 }
 
@@ -78,7 +78,7 @@ load helpers
 	kill -TERM $mw
 	wait_status $mw
 	[ "$status" -eq 143 ]
-	! kill -0 "$(cat child)" 2>/dev/null
+	! kill -0 "$(cat child)" 2>/dev/null || false
 	[ "$(rows seg.csv)" -eq 1 ]
 	[[ "$(cat err)" =~ ([0-9]+)\ samples ]]
 	[ "$(rows out.csv)" -eq "${BASH_REMATCH[1]}" ]

@@ -29,7 +29,7 @@ memcheck=(valgrind -q --error-exitcode=99 --leak-check=full
 	timeout -k 5 120 "${memcheck[@]}" "$MEMWATCH" -i 10ms -o out.csv -s seg.csv -- "$WORKLOAD" alloc 8 mark marker load alloc 16 marker 'work, "quoted"' spike 32 5 mark free threads 2 4 20 sleep 50 2> err || status=$?
 	cat err
 	[ "$status" -eq 0 ]
-	! grep -q '^==[0-9]*==' err
+	! grep -q '^==[0-9]*==' err || false
 	[ "$(rows seg.csv)" -eq 5 ]
 	run python3 -c 'import csv; print(list(csv.DictReader(open("seg.csv")))[3]["label"])'
 	[ "$output" = 'work, "quoted"' ]
@@ -52,12 +52,12 @@ memcheck=(valgrind -q --error-exitcode=99 --leak-check=full
 	wait_status $mw
 	cat err
 	[ "$status" -eq 0 ]
-	! grep -q '^==[0-9]*==' err
+	! grep -q '^==[0-9]*==' err || false
 	complete out.csv seg.csv err
 	kill -USR2 "$(cat target)"
 	status=0
 	timeout -k 5 60 "${memcheck[@]}" "$MEMWATCH" -q -- ./no-such-command 2> err || status=$?
 	cat err
 	[ "$status" -eq 127 ]
-	! grep -q '^==[0-9]*==' err
+	! grep -q '^==[0-9]*==' err || false
 }

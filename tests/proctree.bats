@@ -90,7 +90,7 @@ stop_root() {
 	wait_status $mw
 	[ "$status" -eq 0 ]
 	grep -qF '"a,b\x1b[2J"' proc.csv
-	! grep -q $'\e' proc.csv
+	! grep -q $'\e' proc.csv || false
 }
 
 @test "--pss reads the Pss: line, not the Pss_Anon: or Pss_File: before it" {

@@ -163,7 +163,7 @@ stage() {
 	PATH=$PWD/bin:$PATH run mw -q -s phases.csv -P proc.csv -- ./pipeline.sh
 	[ "$status" -eq 0 ]
 	# memwatch mark is memwatch's, not the pipeline's: never counted
-	! awk -F, 'NR > 1 && $5 == "memwatch"' proc.csv | grep -q .
+	! awk -F, 'NR > 1 && $5 == "memwatch"' proc.csv | grep -q . || false
 	local load train
 	load=$(awk -F, '$2 == "load" { print $9 }' phases.csv)
 	train=$(awk -F, '$2 == "train" { print $9 }' phases.csv)
@@ -182,7 +182,7 @@ stage() {
 	[ "$status" -eq 0 ]
 	# this shell is there, memwatch, its child, is not
 	awk -F, -v p=$$ 'NR > 1 && $3 == p' proc.csv | grep -q .
-	! awk -F, -v p=$mw 'NR > 1 && $3 == p' proc.csv | grep -q .
+	! awk -F, -v p=$mw 'NR > 1 && $3 == p' proc.csv | grep -q . || false
 }
 
 # as_nobody ARG...: memwatch ARG... as nobody, in a directory of its own
