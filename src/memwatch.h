@@ -207,6 +207,7 @@ int	 tree_open(struct tree *, pid_t, int, bool, bool);
 void	 tree_discover(struct tree *, bool);
 int	 tree_sample(struct tree *, struct mem *);
 void	 tree_drop(struct tree *, size_t);
+void	 tree_exec(struct tree *, size_t);
 pid_t	 tree_largest(const struct tree *);
 void	 tree_more_fds(void);
 void	 tree_restore_fds(void);

@@ -146,7 +146,11 @@ end_period(struct meter *m, int64_t t, bool reset)
 			continue;
 		}
 		mb->ppid = st.ppid;
-		(void)strlcpy(mb->comm, st.name, sizeof(mb->comm));
+		/* a new name: maybe another program, seen here first */
+		if (strcmp(mb->comm, st.name) != 0) {
+			(void)strlcpy(mb->comm, st.name, sizeof(mb->comm));
+			tree_exec(tr, i);
+		}
 		if (mb->others) {
 			others(m, mb);
 			whole = false;
@@ -157,6 +161,7 @@ end_period(struct meter *m, int64_t t, bool reset)
 			whole = false;
 			if (i == 0)
 				m->new_image = true;
+			tree_exec(tr, i);
 		}
 		/* a child reaped may have come and gone unseen */
 		if (tr->children && (probe_reaped(&mb->probe, &reaped) != 0 ||

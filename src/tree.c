@@ -83,6 +83,29 @@ describe(struct member *m)
 	m->hwm = st.hwm;
 }
 
+/* Whether m runs memwatch's own program: the tool, not the work. */
+static bool
+ours(const struct tree *t, const struct member *m)
+{
+	struct stat	 st;
+
+	return fstatat(m->probe.dir_fd, "exe", &st, 0) == 0 &&
+	    st.st_dev == t->exe.st_dev && st.st_ino == t->exe.st_ino;
+}
+
+/*
+ * Member i (not the root) has run another program: memwatch mark, say,
+ * after the shell that forked it; from now on it is not counted then.
+ */
+void
+tree_exec(struct tree *t, size_t i)
+{
+	if (i > 0 && !t->m[i].ours && ours(t, &t->m[i])) {
+		t->m[i].ours = true;
+		t->seen--;
+	}
+}
+
 /*
  * Add pid to the tree, its /proc directory dirfd if open already (-1
  * otherwise), and claim its marks.  Return 0, or an errno: the process
@@ -93,7 +116,6 @@ static int
 add(struct tree *t, pid_t pid, int dirfd)
 {
 	struct member	*m, *grown;
-	struct stat	 st;
 	size_t		 cap;
 	int		 error;
 
@@ -118,9 +140,7 @@ add(struct tree *t, pid_t pid, int dirfd)
 	}
 	describe(m);
 	(void)probe_reaped(&m->probe, &m->reaped);
-	/* a memwatch below the root (memwatch mark, say) is not the work */
-	m->ours = t->n > 0 && fstatat(m->probe.dir_fd, "exe", &st, 0) == 0 &&
-	    st.st_dev == t->exe.st_dev && st.st_ino == t->exe.st_ino;
+	m->ours = t->n > 0 && ours(t, m);
 	t->n++;
 	if (!m->ours)
 		t->seen++;
