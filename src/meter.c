@@ -325,7 +325,7 @@ meter_stop(struct meter *m, int64_t t, struct segment *closed,
  * nothing of this segment; or that of its first image, a copy of memwatch,
  * whose mark is no higher than memwatch's own: above that, the mark is
  * the root's, exact; below, a bound from above, used only where the
- * segment has no sample to go on.  An attached root leaves
+ * run has no sample to go on.  An attached root leaves
  * no such record: the last peak is then sampled.
  */
 void
@@ -338,8 +338,8 @@ meter_exited(struct meter *m, int64_t t, const struct target *tg,
 	root->hwm = tg->maxrss;
 	if (!tg->reaped || !root->reset_ok || reaped > 0 || m->new_image)
 		m->incomplete = true;
-	/* the copy's mark, maybe: a bound, for a segment with nothing else */
-	else if (tg->maxrss <= m->copy_hwm && m->seg.samples > 0)
+	/* the copy's mark, maybe: a bound, for a run with nothing else */
+	else if (tg->maxrss <= m->copy_hwm && m->samples > 0)
 		m->incomplete = true;
 	else if (tg->maxrss <= m->copy_hwm)
 		m->bound_only = true;
