@@ -218,7 +218,7 @@ add_notebook_plot(struct options *opt, const struct fifo *f,
 	    (size_t)snprintf(path, sizeof(path), "%s/plot.svg", f->dir) >=
 	    sizeof(path))
 		return;
-	k->ops = &sink_notebook_plot_ops;
+	k->ops = &sink_notebook_plot;
 	k->path = path;
 	if (k->ops->open(k, info) == 0)
 		opt->noutputs++;
@@ -279,10 +279,10 @@ main(int argc, char *argv[])
 			opt.pss = true;
 			break;
 		case OPT_METRICS:
-			add_output(&opt, &sink_metrics_ops, optarg);
+			add_output(&opt, &sink_metrics, optarg);
 			break;
 		case OPT_PLOT:
-			add_output(&opt, &sink_plot_ops, optarg);
+			add_output(&opt, &sink_plot, optarg);
 			break;
 		case 'P':
 			add_output(&opt, &sink_processes, optarg);

@@ -475,6 +475,6 @@ void	 envelope_add(struct envelope *, unsigned int, int64_t, uint64_t);
 bool	 envelope_has(const struct envelope *, unsigned int, unsigned int);
 
 /* sink_plot.c, sink_metrics.c: the plot and the Prometheus textfile */
-extern const struct sink_ops sink_plot_ops;
-extern const struct sink_ops sink_notebook_plot_ops;
-extern const struct sink_ops sink_metrics_ops;
+extern const struct sink_ops sink_plot;
+extern const struct sink_ops sink_notebook_plot;
+extern const struct sink_ops sink_metrics;

@@ -284,7 +284,7 @@ metrics_close(struct sink *k, const struct tally *t)
 	k->state = NULL;
 }
 
-const struct sink_ops sink_metrics_ops = {
+const struct sink_ops sink_metrics = {
 	.name = "metrics",
 	.open = metrics_open,
 	.sample = metrics_sample,

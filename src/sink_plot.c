@@ -953,7 +953,7 @@ plot_close(struct sink *k, const struct tally *t)
 	k->state = NULL;
 }
 
-const struct sink_ops sink_plot_ops = {
+const struct sink_ops sink_plot = {
 	.name = "plot",
 	.open = plot_open,
 	.sample = plot_sample,
@@ -963,7 +963,7 @@ const struct sink_ops sink_plot_ops = {
 	.close = plot_close,
 };
 
-const struct sink_ops sink_notebook_plot_ops = {
+const struct sink_ops sink_notebook_plot = {
 	.name = "notebook plot",
 	.open = notebook_open,
 	.sample = plot_sample,
