@@ -351,9 +351,14 @@ probe_new_image(struct probe *p, bool *changed)
 
 	if (p->image_fd == -1)
 		return p->image_errno;
-	if ((n = pread(p->image_fd, &c, 1, 0)) == -1)
+	/*
+	 * Refused now, where it was not: a program the kernel keeps from us
+	 * (set-user-ID) runs there; another program all the same.
+	 */
+	if ((n = pread(p->image_fd, &c, 1, 0)) == -1 && errno != EACCES &&
+	    errno != EPERM)
 		return errno;
-	if ((*changed = n == 0)) {
+	if ((*changed = n <= 0)) {
 		(void)close(p->image_fd);
 		if ((p->image_fd = open_in(p, "maps", O_RDONLY)) == -1)
 			p->image_errno = errno;
